@@ -1,0 +1,223 @@
+"""Typed records of the content contract (../shared/CONTENT-MODEL.md).
+
+Every key is optional at the type level: the loader reports missing required keys itself,
+so that a record with a problem still loads and cross-record checks can run on it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal, Optional
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
+
+POLICY_STATUSES = ("effective", "expired", "repealed", "draft")
+ISSUE_STATUSES = ("received", "assigned", "in_progress", "resolved", "explained", "escalated", "closed")
+CLOSED_STATUSES = ("resolved", "explained", "closed")
+OPEN_STATUSES = ("received", "assigned", "in_progress", "escalated")
+SATISFACTION = ("满意", "基本满意", "不满意")
+
+POLICY_STATUS_LABEL = {"effective": "有效", "expired": "已失效", "repealed": "已废止", "draft": "草稿"}
+ISSUE_STATUS_LABEL = {"received": "已受理", "assigned": "已交办", "in_progress": "办理中",
+                      "resolved": "已解决", "explained": "已解释办结", "escalated": "已上报",
+                      "closed": "已销号"}
+
+# Fields of a problem record that never leave the internal profile.
+PRIVATE_ISSUE_FIELDS = ("enterprise", "contact", "history")
+
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+PERIOD = re.compile(r"^\d+[dwmy]$")
+
+
+def _date(v: Any) -> Any:
+    if v is None or (isinstance(v, dt.date) and not isinstance(v, dt.datetime)):
+        return v
+    if isinstance(v, dt.datetime):
+        return v.date()
+    if isinstance(v, str) and ISO_DATE.match(v.strip()):
+        try:
+            return dt.date.fromisoformat(v.strip())
+        except ValueError:
+            pass
+    raise PydanticCustomError("pkb_date", "不是有效日期")
+
+
+def _text(v: Any) -> Any:
+    # Phone numbers and years are often written unquoted; they are still text.
+    if isinstance(v, bool):
+        raise PydanticCustomError("pkb_text", "应为文本")
+    if isinstance(v, (int, float)):
+        return str(v)
+    if v is None or isinstance(v, str):
+        return v.strip() if isinstance(v, str) else v
+    raise PydanticCustomError("pkb_text", "应为文本")
+
+
+def _text_list(v: Any) -> Any:
+    if v is None:
+        return []
+    if isinstance(v, (str, int, float)) and not isinstance(v, bool):
+        return [str(v)]  # the loader warns about the shorthand
+    if isinstance(v, list):
+        out = []
+        for item in v:
+            if isinstance(item, (str, int, float)) and not isinstance(item, bool):
+                out.append(str(item).strip())
+            else:
+                raise PydanticCustomError("pkb_text_list", "列表中的每一项都应为文本")
+        return out
+    raise PydanticCustomError("pkb_text_list", "应为列表")
+
+
+Date = Annotated[Optional[dt.date], BeforeValidator(_date)]
+Text = Annotated[Optional[str], BeforeValidator(_text)]
+TextList = Annotated[list[str], BeforeValidator(_text_list)]
+
+
+class _Strictish(BaseModel):
+    model_config = ConfigDict(extra="allow", arbitrary_types_allowed=True)
+
+
+class Apply(_Strictish):
+    department: Text = None
+    phone: Text = None
+    url: Text = None
+    deadline: Date = None
+    how: Text = None
+
+
+class Review(_Strictish):
+    owner: Text = None
+    last_reviewed: Date = None
+    every: Text = None
+
+    def next_due(self) -> dt.date | None:
+        if not (self.last_reviewed and self.every and PERIOD.match(self.every)):
+            return None
+        n, unit = int(self.every[:-1]), self.every[-1]
+        days = {"d": 1, "w": 7}.get(unit)
+        if days:
+            return self.last_reviewed + dt.timedelta(days=n * days)
+        months = n * (12 if unit == "y" else 1)
+        y, m = divmod(self.last_reviewed.month - 1 + months, 12)
+        year, month = self.last_reviewed.year + y, m + 1
+        day = min(self.last_reviewed.day, [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28,
+                                           31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1])
+        return dt.date(year, month, day)
+
+
+class HistoryEntry(_Strictish):
+    date: Date = None
+    by: Text = None
+    action: Text = None
+    note: Text = None
+
+
+class Record(_Strictish):
+    """Common part: identity and position, filled by the loader (not from front matter)."""
+    id: str = ""
+    kind: str = ""
+    relpath: str = ""  # path relative to the content root, POSIX style
+    path: Path = Field(default=Path("."), exclude=True)
+    body: str = ""
+    body_line: int = 1
+    lines: dict = Field(default_factory=dict, exclude=True, repr=False)
+
+    def line_of(self, *keys) -> int:
+        """Line of a key path such as ("apply", "deadline"), falling back to its parents."""
+        keys = tuple(keys)
+        while keys:
+            if keys in self.lines:
+                return self.lines[keys]
+            keys = keys[:-1]
+        return self.lines.get((), 1)
+
+    @property
+    def display_title(self) -> str:
+        return getattr(self, "title", None) or getattr(self, "question", None) or self.id
+
+
+class Policy(Record):
+    kind: str = "policy"
+    title: Text = None
+    doc_number: Text = None
+    issuer: TextList = []
+    region: Text = None
+    published: Date = None
+    effective: Date = None
+    expires: Date = None
+    status: Optional[Literal[POLICY_STATUSES]] = None  # type: ignore[valid-type]
+    supersedes: TextList = []
+    superseded_by: TextList = []
+    categories: TextList = []
+    enterprise_types: TextList = []
+    support: TextList = []
+    keywords: TextList = []
+    summary: Text = None
+    apply: Optional[Apply] = None
+    source: Text = None
+    review: Optional[Review] = None
+
+    def status_on(self, today: dt.date) -> str:
+        """Explicit status, else derived from dates (the contract's default)."""
+        if self.status:
+            return self.status
+        if self.expires and self.expires < today:
+            return "expired"
+        return "effective"
+
+    def is_current(self, today: dt.date) -> bool:
+        return self.status_on(today) == "effective"
+
+
+class Faq(Record):
+    kind: str = "faq"
+    question: Text = None
+    aliases: TextList = []
+    categories: TextList = []
+    policies: TextList = []
+    issues: TextList = []
+    department: Text = None
+    region: Text = None
+    updated: Date = None
+
+
+class Issue(Record):
+    kind: str = "issue"
+    title: Text = None
+    received: Date = None
+    category: Text = None
+    status: Optional[Literal[ISSUE_STATUSES]] = None  # type: ignore[valid-type]
+    enterprise: Text = None
+    contact: Text = None
+    channel: Text = None
+    region: Text = None
+    service_group: Text = None
+    officer: Text = None
+    department: Text = None
+    due: Date = None
+    closed_on: Date = None
+    escalated_to: Text = None
+    resolution: Text = None
+    satisfaction: Optional[Literal[SATISFACTION]] = None  # type: ignore[valid-type]
+    policies: TextList = []
+    faq: TextList = []
+    public: Optional[bool] = None
+    history: list[HistoryEntry] = []
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status in CLOSED_STATUSES
+
+
+MODELS = {"policy": Policy, "faq": Faq, "issue": Issue}
+FOLDERS = {"policies": "policy", "faq": "faq", "issues": "issue"}
+REQUIRED = {"policy": ("title",), "faq": ("question",), "issue": ("title", "received", "category", "status")}
+RECOMMENDED = {"policy": ("doc_number", "issuer", "region", "published", "categories", "summary"),
+               "faq": ("categories",), "issue": ()}
+LIST_FIELDS = {name for m in MODELS.values() for name, f in m.model_fields.items()
+               if f.annotation is not None and "list" in str(f.annotation).lower()}
+KNOWN_FIELDS = {kind: set(m.model_fields) - set(Record.model_fields) for kind, m in MODELS.items()}
+RESERVED = set(Record.model_fields)
