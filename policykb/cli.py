@@ -1,4 +1,65 @@
-import sys
+"""`policykb` command line. Subcommands live in per-area modules and load lazily,
+so `policykb match` does not pay for MkDocs or scikit-learn imports."""
+from __future__ import annotations
 
+import importlib
+
+import click
+
+# command name -> (module, attribute); each area owns its module.
+COMMANDS = {
+    "validate": ("policykb.cli_validate", "validate"),
+    "index": ("policykb.cli_search", "index_cmd"),
+    "match": ("policykb.cli_search", "match_cmd"),
+    "eval": ("policykb.cli_search", "eval_cmd"),
+    "bench": ("policykb.cli_search", "bench_cmd"),
+    "build": ("policykb.cli_site", "build_cmd"),
+    "serve": ("policykb.cli_site", "serve_cmd"),
+    "issue": ("policykb.cli_ledger", "issue_group"),
+    "stats": ("policykb.cli_ledger", "stats_cmd"),
+    "faq": ("policykb.cli_ledger", "faq_group"),
+    "report": ("policykb.cli_ledger", "report_cmd"),
+}
+
+HELP = {
+    "validate": "检查内容是否符合内容规范",
+    "index": "建立政策与问答的检索索引",
+    "match": "为企业的问题匹配政策和问答",
+    "eval": "用问题集评测匹配效果",
+    "bench": "性能基准测试",
+    "build": "生成静态网站",
+    "serve": "生成并在本地预览网站",
+    "issue": "企业诉求台账",
+    "stats": "诉求统计数字",
+    "faq": "常见问题维护",
+    "report": "每周提醒清单",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx):
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx, name):
+        if name not in COMMANDS:
+            return None
+        module, attr = COMMANDS[name]
+        try:
+            return getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError):  # an area not built yet must not break the others
+            return None
+
+    def format_commands(self, ctx, formatter):
+        rows = [(name, HELP.get(name, "")) for name in self.list_commands(ctx)]
+        with formatter.section("命令"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="policykb")
 def main():
-    print("stub")
+    """policykb：惠企政策与企业诉求知识库工具。"""
+
+
+if __name__ == "__main__":
+    main()
