@@ -111,10 +111,31 @@ def parse_yaml(text: str, first_line: int):
     return data, lines, dups
 
 
+# (words in the YAML context or problem, Chinese explanation, report where the construct opened?)
+_YAML_HINTS = (
+    ("flow sequence", "方括号 “[” 没有闭合", True),
+    ("flow mapping", "花括号 “{” 没有闭合", True),
+    ("quoted scalar", "引号没有闭合", True),
+    ("simple key", "这一行缺少冒号，应写成 “键: 值”", True),
+    ("mapping values are not allowed", "这里不能出现 “键: 值”，常见原因是缩进不对，或值里有未加引号的冒号", False),
+    ("expected <block end>", "缩进不一致，同一层的键或列表项要左端对齐", False),
+    ("'\\t'", "不能用 Tab 缩进，请改用空格", False),
+)
+
+
+def _yaml_hint(err: yaml.YAMLError):
+    text = f"{getattr(err, 'context', '') or ''} {getattr(err, 'problem', '') or ''}"
+    for words, hint, at_open in _YAML_HINTS:
+        if words in text:
+            return hint, at_open
+    return f"无法解析（{getattr(err, 'problem', None) or err}）", False
+
+
 def _yaml_error_line(err: yaml.YAMLError, first_line: int) -> int:
     mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
     problem = str(getattr(err, "problem", "") or "")
-    if ("stream end" in problem or "document end" in problem) and getattr(err, "context_mark", None):
+    at_open = _yaml_hint(err)[1]
+    if ("stream end" in problem or "document end" in problem or at_open) and getattr(err, "context_mark", None):
         mark = err.context_mark  # an unclosed bracket or quote: point at where it opened
     return (mark.line + first_line) if mark is not None else first_line
 
@@ -144,7 +165,7 @@ def load_taxonomy(root: Path, shown_root: PurePosixPath, diags: list[Diagnostic]
         data, lines, dups = parse_yaml(text, 1)
     except yaml.YAMLError as e:
         diags.append(Diagnostic(shown, _yaml_error_line(e, 1), ERROR, "yaml-syntax",
-                                f"YAML 语法错误：{getattr(e, 'problem', e)}。请检查缩进、冒号和引号。"))
+                                f"YAML 语法错误：{_yaml_hint(e)[0]}。请检查缩进、冒号和引号。"))
         return Taxonomy(path=shown)
     for line, key in dups:
         diags.append(Diagnostic(shown, line, ERROR, "duplicate-key", f"键 “{key}” 重复出现。请删除或合并重复的键。"))
@@ -241,7 +262,7 @@ def load_record(path: Path, relpath: str, kind: str, shown: str, diags: list[Dia
         data, lines, dups = parse_yaml(fm, 2)
     except yaml.YAMLError as e:
         diags.append(Diagnostic(shown, _yaml_error_line(e, 2), ERROR, "yaml-syntax",
-                                f"前置元数据的 YAML 语法错误：{getattr(e, 'problem', None) or e}。请检查缩进、冒号和引号。"))
+                                f"前置元数据的 YAML 语法错误：{_yaml_hint(e)[0]}。请检查缩进、冒号和引号。"))
         return model.model_validate({**base, "lines": {(): 1}})
     for line, key in dups:
         diags.append(Diagnostic(shown, line, ERROR, "duplicate-key", f"字段 “{key}” 重复出现。请只保留一个。"))

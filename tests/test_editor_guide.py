@@ -1,0 +1,79 @@
+"""docs/editor-guide.md stays in step with the models, the taxonomy and the validator."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from conftest import PROJECT
+from policykb.diagnostics import SEVERITY_LABEL
+from policykb.models import (ISSUE_STATUSES, KNOWN_FIELDS, POLICY_STATUSES, REQUIRED, SATISFACTION, Apply,
+                             HistoryEntry, Review)
+from policykb.taxonomy import DEFAULT
+
+GUIDE = (PROJECT / "docs" / "editor-guide.md").read_text(encoding="utf-8")
+SOURCES = [PROJECT / "policykb" / name for name in ("loader.py", "validate.py")]
+
+
+def emitted_codes() -> dict[str, set[str]]:
+    """code -> severities, read from the code that creates diagnostics."""
+    out: dict[str, set[str]] = {}
+    for path in SOURCES:
+        text = path.read_text(encoding="utf-8")
+        for sev, code in re.findall(r"\b(ERROR|WARNING|INFO), \"([a-z]+(?:-[a-z]+)*)\"", text):
+            out.setdefault(code, set()).add(sev.lower())
+        if path.name == "loader.py":  # type errors: codes returned by _type_message, all errors
+            body = text[text.index("def _type_message"):text.index("def _check_keys")]
+            for code in re.findall(r"return \"([a-z]+(?:-[a-z]+)*)\", ", body):
+                out.setdefault(code, set()).add("error")
+    return out
+
+
+def guide_row(code: str) -> str:
+    rows = [line for line in GUIDE.splitlines() if line.startswith(f"| `{code}` |")]
+    assert len(rows) == 1, f"{code}: expected one row in the guide's rule tables, found {len(rows)}"
+    return rows[0]
+
+
+def test_scan_finds_the_codes():
+    codes = emitted_codes()
+    assert {"yaml-syntax", "bad-date", "bad-value", "unknown-term", "dangling-ref", "issue-status",
+            "missing-recommended", "superseded-current"} <= set(codes)
+    assert codes["date-order"] == {"error", "warning"}
+
+
+@pytest.mark.parametrize("code", sorted(emitted_codes()))
+def test_every_code_is_explained_with_its_severity(code):
+    severity_cell = guide_row(code).split("|")[2]
+    for sev in emitted_codes()[code]:
+        assert SEVERITY_LABEL[sev] in severity_cell, f"{code}: guide must say it can be {SEVERITY_LABEL[sev]}"
+
+
+def test_no_stale_codes_in_the_guide():
+    listed = set(re.findall(r"^\| `([a-z]+(?:-[a-z]+)+|[a-z]+)` \| (?:错误|警告|提示)", GUIDE, re.M))
+    assert listed == set(emitted_codes())
+
+
+@pytest.mark.parametrize("kind", sorted(KNOWN_FIELDS))
+def test_every_field_is_documented(kind):
+    for key in KNOWN_FIELDS[kind]:
+        assert f"| `{key}` |" in GUIDE, f"{kind}.{key} is missing from the guide's field tables"
+
+
+def test_nested_fields_statuses_and_required_keys_are_documented():
+    for model in (Apply, Review, HistoryEntry):
+        for key in model.model_fields:
+            assert f"| `{key}` |" in GUIDE, key
+    for status in ISSUE_STATUSES:
+        assert f"| `{status}` |" in GUIDE, status
+    for value in (*POLICY_STATUSES, *SATISFACTION):
+        assert value in GUIDE
+    for kind, keys in REQUIRED.items():
+        for key in keys:
+            assert re.search(rf"^\| `{key}` \| [^|]+ \| 必填 \|", GUIDE, re.M), (kind, key)
+
+
+def test_default_taxonomy_matches():
+    for name, terms in DEFAULT.items():
+        line = next(line for line in GUIDE.splitlines() if line.startswith(f"- {name}："))
+        assert line.split("：", 1)[1].split("、") == terms, name
