@@ -18,6 +18,8 @@ ISSUE_STATUSES = ("received", "assigned", "in_progress", "resolved", "explained"
 CLOSED_STATUSES = ("resolved", "explained", "closed")
 OPEN_STATUSES = ("received", "assigned", "in_progress", "escalated")
 SATISFACTION = ("满意", "基本满意", "不满意")
+# Steps of the loop that follow 办结 (closed_on): answering the company, its rating, 销号, notes.
+AFTER_CLOSURE_ACTIONS = ("反馈", "评价", "销号", "备注")
 
 POLICY_STATUS_LABEL = {"effective": "有效", "expired": "已失效", "repealed": "已废止", "draft": "草稿"}
 ISSUE_STATUS_LABEL = {"received": "已受理", "assigned": "已交办", "in_progress": "办理中",

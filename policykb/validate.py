@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .diagnostics import ERROR, INFO, WARNING, Diagnostic, sort_key
 from .loader import TAXONOMY_FILE, Content, iter_record_files, load_content
-from .models import (CLOSED_STATUSES, ISSUE_STATUS_LABEL, OPEN_STATUSES, PERIOD, POLICY_STATUS_LABEL,
+from .models import (AFTER_CLOSURE_ACTIONS, CLOSED_STATUSES, ISSUE_STATUS_LABEL, OPEN_STATUSES, PERIOD, POLICY_STATUS_LABEL,
                      RECOMMENDED, REQUIRED, Faq, Issue, Policy, Record)
 from .taxonomy import FIELD_VOCABULARY
 
@@ -237,10 +237,10 @@ def _check_history(content: Content, r: Issue, today: dt.date) -> list[Diagnosti
             out.append(_d(content, r, at, WARNING, "history-order",
                           f"办理记录第 {i + 1} 条的日期 {iso(h.date)} 早于上一条 {iso(previous)}。"
                           f"请按时间先后排列办理记录。"))
-        if r.closed_on and h.date > r.closed_on:
+        if r.closed_on and h.date > r.closed_on and h.action not in AFTER_CLOSURE_ACTIONS:
             out.append(_d(content, r, at, WARNING, "history-order",
                           f"办理记录第 {i + 1} 条的日期 {iso(h.date)} 晚于办结日期 closed_on {iso(r.closed_on)}。"
-                          f"请核对日期；办结后的回访可写在办结当天或更正 closed_on。"))
+                          f"办结后只应有{'、'.join(AFTER_CLOSURE_ACTIONS)}。请核对日期或更正 closed_on。"))
         if h.date > today:
             out.append(_d(content, r, at, WARNING, "future-date",
                           f"办理记录第 {i + 1} 条的日期 {iso(h.date)} 晚于今天。请核对日期。"))

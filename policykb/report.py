@@ -1,0 +1,83 @@
+"""The weekly reminder list a coordinator sends (`policykb report`)."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from .loader import Content
+from .stats import is_closed, is_overdue
+
+WEEK = 7
+
+
+@dataclass
+class Item:
+    id: str
+    title: str
+    date: dt.date
+    detail: str = ""
+    path: str = ""
+
+    def as_json(self) -> dict:
+        return {"id": self.id, "title": self.title, "date": self.date.isoformat(), "detail": self.detail,
+                "path": self.path}
+
+
+@dataclass
+class Report:
+    today: dt.date
+    days: int
+    expiring: list[Item] = field(default_factory=list)  # policies expiring within `days`
+    deadlines: list[Item] = field(default_factory=list)  # application deadlines within `days`
+    review_due: list[Item] = field(default_factory=list)  # review date on or before today
+    overdue: list[Item] = field(default_factory=list)  # open problems past their due date
+    due_this_week: list[Item] = field(default_factory=list)  # open problems due in the next 7 days
+
+    SECTIONS = {"expiring": "即将失效的政策", "deadlines": "即将截止申报的政策", "review_due": "到期待复核的政策",
+                "overdue": "已超期未办结的诉求", "due_this_week": "本周到期的诉求"}
+
+    def as_json(self) -> dict:
+        return {"today": self.today.isoformat(), "days": self.days,
+                **{k: [i.as_json() for i in getattr(self, k)] for k in self.SECTIONS}}
+
+
+def build_report(content: Content, *, today: dt.date, days: int = 30) -> Report:
+    rep = Report(today, days)
+    horizon = today + dt.timedelta(days=days)
+    for p in content.policies:
+        if p.status_on(today) in ("draft", "repealed"):
+            continue
+        where = content.shown(p.relpath)
+        if p.expires and today <= p.expires <= horizon:
+            rep.expiring.append(Item(p.id, p.display_title, p.expires, f"{(p.expires - today).days} 天后失效", where))
+        deadline = p.apply.deadline if p.apply else None
+        if deadline and today <= deadline <= horizon and p.is_current(today):
+            rep.deadlines.append(Item(p.id, p.display_title, deadline,
+                                      f"{(deadline - today).days} 天后截止" + (f"，{p.apply.department}" if p.apply.department else ""),
+                                      where))
+        nxt = p.review.next_due() if p.review else None
+        if nxt and nxt <= today:
+            owner = f"，负责人 {p.review.owner}" if p.review.owner else ""
+            rep.review_due.append(Item(p.id, p.display_title, nxt, f"应于 {nxt} 复核{owner}", where))
+    for i in content.issues:
+        if is_closed(i) or not i.due:
+            continue
+        where = content.shown(i.relpath)
+        dept = i.department or "未交办"
+        if is_overdue(i, today):
+            rep.overdue.append(Item(i.id, i.display_title, i.due, f"超期 {(today - i.due).days} 天，{dept}", where))
+        elif i.due < today + dt.timedelta(days=WEEK):
+            rep.due_this_week.append(Item(i.id, i.display_title, i.due, f"{(i.due - today).days} 天后到期，{dept}", where))
+    for k in Report.SECTIONS:
+        getattr(rep, k).sort(key=lambda it: (it.date, it.id))
+    return rep
+
+
+def format_report(rep: Report) -> str:
+    lines = [f"每周提醒清单（{rep.today}，政策提前 {rep.days} 天提醒）"]
+    for key, label in Report.SECTIONS.items():
+        items = getattr(rep, key)
+        lines.append("")
+        lines.append(f"{label}（{len(items)}）")
+        lines += [f"  {it.date}  {it.id}  {it.title}  —— {it.detail}" for it in items] or ["  无"]
+    return "\n".join(lines)
