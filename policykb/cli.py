@@ -46,7 +46,9 @@ class LazyGroup(click.Group):
         module, attr = COMMANDS[name]
         try:
             return getattr(importlib.import_module(module), attr)
-        except (ImportError, AttributeError):  # an area not built yet must not break the others
+        except ModuleNotFoundError as e:
+            if e.name != module:
+                raise  # a real missing dependency must surface, not look like an unknown command
             return None
 
     def format_commands(self, ctx, formatter):
