@@ -1,0 +1,1 @@
+"""The published site: content -> Markdown pages (Jinja2) -> MkDocs (Material) -> static HTML."""

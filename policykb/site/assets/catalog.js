@@ -1,0 +1,83 @@
+/* Policy catalogue: filter and sort the table in the browser (no server, no libraries).
+   Without JavaScript the full table still shows; the filter form stays hidden. */
+(function () {
+  "use strict";
+
+  function values(row, key) {
+    var raw = row.getAttribute("data-" + key) || "";
+    return raw ? raw.split("|") : [];
+  }
+
+  function initCatalogue() {
+    var table = document.getElementById("pkb-catalogue");
+    var form = document.getElementById("pkb-filters");
+    if (!table || !form || form.getAttribute("data-ready")) return;
+    form.setAttribute("data-ready", "1");
+    form.hidden = false;
+    var body = table.tBodies[0];
+    var rows = Array.prototype.slice.call(body.rows);
+    var selects = Array.prototype.slice.call(form.querySelectorAll("select[data-filter]"));
+    var text = form.querySelector("[data-filter-text]");
+    var sort = form.querySelector("[data-sort]");
+    var count = form.querySelector("[data-count]");
+    var empty = document.querySelector("[data-empty]");
+
+    // Entry points on the home page link here with ?categories=…&region=…
+    var params = new URLSearchParams(window.location.search);
+    selects.forEach(function (s) {
+      var v = params.get(s.getAttribute("data-filter"));
+      if (v && Array.prototype.some.call(s.options, function (o) { return o.value === v; })) s.value = v;
+    });
+    if (params.get("text")) text.value = params.get("text");
+    if (params.get("sort")) sort.value = params.get("sort");
+
+    function sortKey(row, field) {
+      return row.getAttribute("data-" + field) || "";
+    }
+
+    function apply() {
+      var wanted = selects.map(function (s) { return [s.getAttribute("data-filter"), s.value]; })
+        .filter(function (p) { return p[1]; });
+      var needle = (text.value || "").trim().toLowerCase();
+      var shown = 0;
+      rows.forEach(function (row) {
+        var ok = wanted.every(function (p) { return values(row, p[0]).indexOf(p[1]) >= 0; });
+        if (ok && needle) ok = (row.getAttribute("data-text") || "").toLowerCase().indexOf(needle) >= 0;
+        row.hidden = !ok;
+        if (ok) shown += 1;
+      });
+      var order = sort.value.split("-");
+      var field = order[0], asc = order[1] === "asc";
+      var sorted = rows.slice().sort(function (a, b) {
+        var ka = sortKey(a, field), kb = sortKey(b, field);
+        if (!ka && !kb) return 0;
+        if (!ka) return 1;  // undated rows last either way
+        if (!kb) return -1;
+        return asc ? ka.localeCompare(kb) : kb.localeCompare(ka);
+      });
+      sorted.forEach(function (row) { body.appendChild(row); });
+      count.textContent = String(shown);
+      if (empty) empty.hidden = shown > 0;
+      var q = new URLSearchParams();
+      wanted.forEach(function (p) { q.set(p[0], p[1]); });
+      if (needle) q.set("text", text.value.trim());
+      if (sort.value !== "published-desc") q.set("sort", sort.value);
+      var qs = q.toString();
+      window.history.replaceState(null, "", window.location.pathname + (qs ? "?" + qs : "") + window.location.hash);
+    }
+
+    form.addEventListener("change", apply);
+    text.addEventListener("input", apply);
+    form.addEventListener("submit", function (e) { e.preventDefault(); apply(); });
+    form.addEventListener("reset", function () { window.setTimeout(apply, 0); });
+    apply();
+  }
+
+  if (typeof window.document$ !== "undefined" && window.document$.subscribe) {
+    window.document$.subscribe(initCatalogue);
+  } else if (document.readyState !== "loading") {
+    initCatalogue();
+  } else {
+    document.addEventListener("DOMContentLoaded", initCatalogue);
+  }
+})();

@@ -1,0 +1,219 @@
+"""`policykb build`: validate -> render pages -> MkDocs (Material) -> feed -> swap into place.
+
+The project's mkdocs.yml stays plain YAML; this module only fills in paths (docs_dir, site_dir,
+custom_dir, the jieba user dictionary) and the nav, and writes the result beside the
+generated pages, so the same site can be rebuilt by hand with `mkdocs build -f <that file>`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from ..diagnostics import ERROR, Diagnostic, has_errors
+from ..loader import load_content
+from ..paths import PROJECT_ROOT
+from ..stats import compute_stats, group_stats
+from .feed import FEED_FILE, atom_feed
+from .generate import Figures, SiteInput, generate_docs
+from .searchdict import site_user_dictionary
+from .gitdates import read_git_info
+
+PROFILES = ("public", "internal")
+CONFIG_FILE = PROJECT_ROOT / "mkdocs.yml"
+EDITOR_GUIDE = PROJECT_ROOT / "docs" / "editor-guide.md"
+DEFAULT_OUT = {"public": PROJECT_ROOT / "build" / "site", "internal": PROJECT_ROOT / "build" / "site-internal"}
+SEARCH_INDEX = Path("search") / "search_index.json"
+
+try:  # the validator is its own area; build without it rather than not at all
+    from ..validate import validate as _validate
+except ImportError:  # pragma: no cover
+    _validate = None
+
+
+class BuildError(Exception):
+    """The site was not built; the old output is untouched."""
+
+    def __init__(self, message: str, diagnostics: list[Diagnostic] | None = None):
+        super().__init__(message)
+        self.diagnostics = diagnostics or []
+
+
+@dataclass
+class BuildResult:
+    out: Path
+    profile: str
+    pages: int
+    policies: int
+    seconds: float
+    mkdocs_seconds: float
+    search_index_bytes: int
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+def _check(content, today) -> list[Diagnostic]:
+    return _validate(content, today) if _validate else list(content.diagnostics)
+
+
+def _figures(root: Path, today: dt.date, profile: str, taxonomy, issues=None) -> tuple[Figures, list[Diagnostic]]:
+    """Aggregate figures. On the public profile the problem records are loaded here, in a
+    separate call, reduced to numbers and dropped: no record leaves this function."""
+    diags: list[Diagnostic] = []
+    if issues is None:
+        full = load_content(root)
+        issue_dir = full.shown("issues") + "/"
+        diags = [d for d in _check(full, today) if d.path.startswith(issue_dir)]
+        issues = full.issues
+    order = {t: n for n, t in enumerate(taxonomy.terms("issue_categories"))}
+    by_category = group_stats(issues, "category", as_of=today)
+    fig = Figures(total=compute_stats(issues, as_of=today),
+                  by_category=dict(sorted(by_category.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0]))),
+                  by_month=group_stats(issues, "month", as_of=today))
+    if profile == "internal":
+        fig.by_department = group_stats(issues, "department", as_of=today)
+        fig.by_group = group_stats(issues, "service_group", as_of=today)
+    return fig, diags
+
+
+def read_config(config_file: Path = CONFIG_FILE) -> dict:
+    return yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}
+
+
+def edit_base(config: dict) -> str:
+    """repo_url + edit_uri, or "" when no repository is configured (then no edit links)."""
+    repo = (config.get("repo_url") or "").strip()
+    if not repo:
+        return ""
+    edit = (config.get("edit_uri") or "").strip()
+    if edit.startswith(("http://", "https://")):
+        return edit.rstrip("/") + "/"
+    return repo.rstrip("/") + "/" + (edit.strip("/") + "/" if edit.strip("/") else "")
+
+
+def derive_config(config: dict, config_dir: Path, *, docs: Path, site: Path, nav: list, profile: str) -> dict:
+    """The project's config with paths filled in; writes the site's jieba dictionary beside `docs`."""
+    cfg = dict(config)
+    cfg["docs_dir"], cfg["site_dir"], cfg["nav"] = str(docs), str(site), nav
+    theme = dict(cfg.get("theme") or {})
+    if theme.get("custom_dir"):
+        theme["custom_dir"] = str((config_dir / theme["custom_dir"]).resolve())
+    cfg["theme"] = theme
+    plugins = []
+    for entry in cfg.get("plugins") or []:
+        if isinstance(entry, dict) and "search" in entry:
+            opts = dict(entry["search"] or {})
+            for key in ("jieba_dict", "jieba_dict_user"):
+                if opts.get(key):
+                    path = (config_dir / opts[key]).resolve()
+                    if path.is_file() and key == "jieba_dict_user":
+                        derived = docs.parent / f"{docs.name}.userdict.txt"
+                        opts[key] = str(site_user_dictionary(path, derived))
+                    elif path.is_file():
+                        opts[key] = str(path)
+                    else:
+                        opts.pop(key)  # a missing dictionary only costs segmentation quality
+            entry = {"search": opts}
+        plugins.append(entry)
+    cfg["plugins"] = plugins
+    if profile == "internal":
+        cfg["site_name"] = f"{cfg.get('site_name', '')}（内部）"
+    return cfg
+
+
+def _run_mkdocs(config_path: Path, site_dir: Path, verbose: bool) -> None:
+    import jieba
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+    from mkdocs.exceptions import MkDocsException
+
+    jieba.setLogLevel(logging.WARNING)
+    log = logging.getLogger("mkdocs")
+    level = log.level
+    handler = logging.StreamHandler()  # in-process MkDocs has no handler of its own
+    handler.setFormatter(logging.Formatter("MkDocs %(levelname)s: %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO if verbose else logging.WARNING)
+    try:
+        cfg = load_config(str(config_path), site_dir=str(site_dir))
+        build(cfg)
+    except MkDocsException as e:
+        raise BuildError(f"MkDocs 生成失败：{e}") from e
+    except SystemExit as e:  # mkdocs' Abort
+        raise BuildError(f"MkDocs 生成失败（{e}）") from e
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(level)
+
+
+def _swap(tmp: Path, out: Path) -> None:
+    """Put the new site in place; the old one is removed only once the new one is there."""
+    old = None
+    if out.exists():
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        if old.exists():
+            shutil.rmtree(old)
+        os.replace(out, old)
+    os.replace(tmp, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def build_site(content_dir, out: Path | None = None, *, profile: str = "public", today: dt.date | None = None,
+               config_file: Path = CONFIG_FILE, verbose: bool = False) -> BuildResult:
+    """Build the static site. Raises BuildError (with diagnostics) and leaves `out` as it was."""
+    if profile not in PROFILES:
+        raise BuildError(f"未知的 profile “{profile}”，应为 public 或 internal。")
+    started = time.perf_counter()
+    today = today or dt.date.today()
+    root = Path(content_dir)
+    out = Path(out) if out else DEFAULT_OUT[profile]
+    internal = profile == "internal"
+    # Public pages are rendered from a load that never reads problem records.
+    content = load_content(root, include_issues=internal)
+    diags = _check(content, today)
+    figures, issue_diags = _figures(root, today, profile, content.taxonomy, content.issues if internal else None)
+    diags += issue_diags
+    if has_errors(diags):
+        n = sum(1 for d in diags if d.severity == ERROR)
+        raise BuildError(f"内容有 {n} 处错误，网站未生成。请先修正上面列出的问题。", diags)
+
+    config = read_config(config_file)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    default = out.resolve() == DEFAULT_OUT[profile].resolve()
+    docs = out.parent / (f"docs-{profile}" if default else f".{out.name}-docs-{profile}")
+    inp = SiteInput(content=content, profile=profile, today=today, site_name=config.get("site_name", "惠企政策"),
+                    git=read_git_info(root), edit_base=edit_base(config), figures=figures,
+                    issues=content.issues if internal else [],
+                    editor_guide=EDITOR_GUIDE if EDITOR_GUIDE.is_file() else None)
+    generated = generate_docs(inp, docs)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    tmp.chmod(0o755)  # mkdtemp's 0700 would hide the site from a web server
+    try:
+        # The saved config names the final folder, so `mkdocs build -f` on it works by hand too.
+        cfg = derive_config(config, config_file.parent, docs=docs.resolve(), site=out.resolve(),
+                            nav=generated["nav"], profile=profile)
+        cfg_path = docs.parent / f"{docs.name}.mkdocs.yml"
+        cfg_path.write_text("# 由 policykb build 生成，请勿手工修改；改项目根目录的 mkdocs.yml。\n"
+                            + yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        t0 = time.perf_counter()
+        _run_mkdocs(cfg_path, tmp.resolve(), verbose)
+        mkdocs_seconds = time.perf_counter() - t0
+        (tmp / FEED_FILE).write_text(atom_feed(list(generated["views"].values()), site_name=inp.site_name,
+                                               site_url=config.get("site_url") or "", today=today),
+                                     encoding="utf-8")
+        index = tmp / SEARCH_INDEX
+        size = index.stat().st_size if index.is_file() else 0
+        _swap(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return BuildResult(out=out, profile=profile, pages=generated["pages"], policies=len(generated["views"]),
+                       seconds=time.perf_counter() - started, mkdocs_seconds=mkdocs_seconds,
+                       search_index_bytes=size, diagnostics=diags)

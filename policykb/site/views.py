@@ -1,0 +1,245 @@
+"""What the templates see: plain dicts/dataclasses derived from loaded records.
+
+Templates never receive problem records on the public profile; the internal profile adds
+`IssueView`s. Every link is a path relative to the docs root ("policies/x.md"); templates
+turn it into a relative .html link with `href()`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from dataclasses import dataclass, field
+
+from ..models import ISSUE_STATUS_LABEL, POLICY_STATUS_LABEL, Faq, Issue, Policy
+from ..stats import is_closed, is_overdue
+from .gitdates import GitInfo
+
+APPLY_KEYS = ("department", "phone", "url", "deadline", "how")
+SOON_DAYS = 30  # "deadline in the next 30 days" on the home page and in the catalogue
+
+# Readable URL slugs for the default FAQ categories; other terms get a short hash.
+CATEGORY_SLUGS = {
+    "科技创新": "innovation", "产业发展": "industry", "人才就业": "talent", "金融支持": "finance",
+    "税费减免": "tax", "用地建设": "land", "审批服务": "approval", "市场开拓": "market",
+    "生产配套": "production", "生活配套": "living", "营商环境": "environment",
+}
+NO_CATEGORY = "其他问题"
+
+
+def category_slug(term: str) -> str:
+    if term in CATEGORY_SLUGS:
+        return CATEGORY_SLUGS[term]
+    if re.fullmatch(r"[a-z0-9-]+", term):
+        return term
+    return "c-" + hashlib.sha1(term.encode()).hexdigest()[:8]
+
+
+def policy_page(pid: str) -> str:
+    return f"policies/{pid}.md"
+
+
+def issue_page(iid: str) -> str:
+    return f"ledger/{iid}.md"
+
+
+def deadline_state(deadline: dt.date | None, today: dt.date) -> tuple[str, int | None]:
+    """(application status shown in the catalogue, days left)."""
+    if deadline is None:
+        return "未设截止日期", None
+    days = (deadline - today).days
+    if days < 0:
+        return "申报已截止", days
+    if days <= SOON_DAYS:
+        return "即将截止", days
+    return "申报中", days
+
+
+def days_left_text(days: int | None) -> str:
+    if days is None:
+        return ""
+    if days < 0:
+        return "已截止"
+    if days == 0:
+        return "今天截止"
+    return f"剩余 {days} 天"
+
+
+@dataclass
+class Link:
+    title: str
+    page: str  # docs-relative .md path
+    anchor: str = ""
+    note: str = ""
+
+
+@dataclass
+class PolicyView:
+    id: str
+    title: str
+    page: str
+    relpath: str
+    doc_number: str
+    issuer: str
+    region: str
+    region_levels: list[str]  # every prefix of the region path: 天津市, 天津市/滨海新区, …
+    published: dt.date | None
+    effective: dt.date | None
+    expires: dt.date | None
+    status: str
+    status_label: str
+    current: bool
+    categories: list[str]
+    enterprise_types: list[str]
+    support: list[str]
+    keywords: list[str]
+    summary: str
+    apply: dict
+    deadline: dt.date | None
+    deadline_state: str
+    days_left: int | None
+    days_left_text: str
+    source: str
+    body: str
+    updated: dt.date | None  # from Git
+    changed: dt.date | None  # newest of Git date and publication: for "recently changed" and the feed
+    edit_url: str
+    replaced_by: list[Link] = field(default_factory=list)
+    replaces: list[Link] = field(default_factory=list)
+    related: list[Link] = field(default_factory=list)
+    faqs: list[Link] = field(default_factory=list)
+
+    @property
+    def superseded(self) -> bool:
+        return bool(self.replaced_by)
+
+
+@dataclass
+class FaqView:
+    id: str
+    question: str
+    aliases: list[str]
+    category: str
+    page: str
+    body: str
+    policies: list[Link]
+    department: str
+    region: str
+    updated: dt.date | None
+    edit_url: str
+
+
+@dataclass
+class IssueView:  # internal profile only
+    id: str
+    page: str
+    title: str
+    record: Issue
+    status_label: str
+    closed: bool
+    overdue: bool
+    days_overdue: int | None
+    policies: list[Link]
+    faqs: list[Link]
+    edit_url: str
+    updated: dt.date | None
+
+
+def _region_levels(region: str | None) -> list[str]:
+    if not region:
+        return []
+    parts = [p for p in region.split("/") if p]
+    return ["/".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def edit_url(base: str, git: GitInfo, relpath: str) -> str:
+    return f"{base}{git.repo_path(relpath)}" if base else ""
+
+
+def policy_views(policies: list[Policy], faqs: list[Faq], *, today: dt.date, git: GitInfo,
+                 edit_base: str) -> dict[str, PolicyView]:
+    """Views of every publishable policy (drafts are dropped here, once)."""
+    published = [p for p in policies if p.status_on(today) != "draft"]
+    by_id = {p.id: p for p in published}
+    views: dict[str, PolicyView] = {}
+    for p in published:
+        status = p.status_on(today)
+        deadline = p.apply.deadline if p.apply else None
+        state, days = deadline_state(deadline, today)
+        updated = git.updated.get(p.relpath)
+        views[p.id] = PolicyView(
+            id=p.id, title=p.display_title, page=policy_page(p.id), relpath=p.relpath,
+            doc_number=p.doc_number or "", issuer="、".join(p.issuer), region=p.region or "",
+            region_levels=_region_levels(p.region), published=p.published, effective=p.effective,
+            expires=p.expires, status=status, status_label=POLICY_STATUS_LABEL.get(status, status),
+            current=p.is_current(today), categories=list(p.categories), enterprise_types=list(p.enterprise_types),
+            support=list(p.support), keywords=list(p.keywords), summary=p.summary or "",
+            apply={**dict.fromkeys(APPLY_KEYS), **(p.apply.model_dump(exclude_none=True) if p.apply else {})},
+            deadline=deadline,
+            deadline_state=state, days_left=days, days_left_text=days_left_text(days), source=p.source or "",
+            body=p.body.strip(), updated=updated,
+            changed=max([d for d in (updated, p.published) if d], default=None),
+            edit_url=edit_url(edit_base, git, p.relpath))
+    # Supersession is one link with two ends; either end is enough to draw it.
+    newer: dict[str, set[str]] = {pid: set(by_id[pid].superseded_by) for pid in by_id}
+    for p in published:
+        for old in p.supersedes:
+            if old in newer:
+                newer[old].add(p.id)
+    for pid, news in newer.items():
+        for nid in sorted(news):
+            if nid in views and nid != pid:
+                views[pid].replaced_by.append(Link(views[nid].title, views[nid].page, note=views[nid].doc_number))
+                views[nid].replaces.append(Link(views[pid].title, views[pid].page, note=views[pid].doc_number))
+    _relate(views)
+    return views
+
+
+def _relate(views: dict[str, PolicyView], limit: int = 5) -> None:
+    """Related policies: current ones sharing categories, enterprise types and support."""
+    current = [v for v in views.values() if v.current]
+    for v in views.values():
+        linked = {v.id} | {ln.page for ln in v.replaced_by + v.replaces}
+        scored = []
+        for o in current:
+            if o.id in linked or o.page in linked:
+                continue
+            score = (2 * len(set(v.categories) & set(o.categories)) + len(set(v.enterprise_types) & set(o.enterprise_types))
+                     + len(set(v.support) & set(o.support)) + (1 if v.region and v.region == o.region else 0))
+            if score >= 2:
+                scored.append((-score, -(o.published or dt.date.min).toordinal(), o.id, o))
+        v.related = [Link(o.title, o.page, note=o.doc_number) for *_, o in sorted(scored)[:limit]]
+
+
+def faq_views(faqs: list[Faq], policies: dict[str, PolicyView], *, git: GitInfo, edit_base: str) -> list[FaqView]:
+    out = []
+    for f in faqs:
+        category = f.categories[0] if f.categories else NO_CATEGORY
+        view = FaqView(
+            id=f.id, question=f.display_title, aliases=list(f.aliases), category=category,
+            page=f"faq/{category_slug(category)}.md", body=f.body.strip(),
+            policies=[Link(policies[pid].title, policies[pid].page, note=policies[pid].doc_number)
+                      for pid in f.policies if pid in policies],
+            department=f.department or "", region=f.region or "",
+            updated=f.updated or git.updated.get(f.relpath), edit_url=edit_url(edit_base, git, f.relpath))
+        out.append(view)
+        for pid in f.policies:
+            if pid in policies:
+                policies[pid].faqs.append(Link(view.question, view.page, anchor=f.id))
+    return out
+
+
+def issue_views(issues: list[Issue], policies: dict[str, PolicyView], faqs: list[FaqView], *, today: dt.date,
+                git: GitInfo, edit_base: str) -> list[IssueView]:
+    faq_by_id = {f.id: f for f in faqs}
+    out = []
+    for i in issues:
+        overdue = is_overdue(i, today)
+        out.append(IssueView(
+            id=i.id, page=issue_page(i.id), title=i.display_title, record=i,
+            status_label=ISSUE_STATUS_LABEL.get(i.status or "", i.status or "未填写"), closed=is_closed(i),
+            overdue=overdue, days_overdue=(today - i.due).days if overdue else None,
+            policies=[Link(policies[p].title, policies[p].page) for p in i.policies if p in policies],
+            faqs=[Link(faq_by_id[f].question, faq_by_id[f].page, anchor=f) for f in i.faq if f in faq_by_id],
+            edit_url=edit_url(edit_base, git, i.relpath), updated=git.updated.get(i.relpath)))
+    return out
