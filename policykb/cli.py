@@ -6,6 +6,9 @@ import importlib
 
 import click
 
+from . import cli_zh
+
+cli_zh.install()
 # command name -> (module, attribute); each area owns its module.
 COMMANDS = {
     "validate": ("policykb.cli_validate", "validate"),
