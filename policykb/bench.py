@@ -1,0 +1,115 @@
+"""`policykb bench`: index build time, warm per-question latency, cold start of one process.
+
+Runs on the given content and on a corpus `scale` times larger generated from it (perturbed
+copies: sentences shuffled and some dropped, ids suffixed) in a temporary folder that is
+removed afterwards. Nothing is written into the content tree.
+"""
+from __future__ import annotations
+
+import os
+import random
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+
+def _questions(root: Path, questions_file) -> list[str]:
+    from .evaluate import load_questions
+    from .paths import SEARCH_RESOURCES
+    qfile = Path(questions_file) if questions_file else SEARCH_RESOURCES / "eval" / "questions.yml"
+    if qfile.is_file():
+        qs = [q.q for q in load_questions(qfile)]
+        if qs:
+            return qs
+    from .loader import load_content
+    c = load_content(root, include_issues=False)
+    # No question set: use the first words of titles, questions and summaries instead.
+    texts = [p.title or "" for p in c.policies] + [f.question or "" for f in c.faqs]
+    texts += [p.summary or "" for p in c.policies]
+    return [t[:24] for t in texts if t.strip()]
+
+
+def generate_corpus(root: Path, dest: Path, scale: int, seed: int = 7) -> Path:
+    """Copy every policy and FAQ `scale` times with perturbed text (through the loader)."""
+    from .loader import load_content
+    rng = random.Random(seed)
+    content = load_content(root, include_issues=False)
+    for rec in [*content.policies, *content.faqs]:
+        folder = "policies" if rec.kind == "policy" else "faq"
+        data = rec.model_dump(exclude={"id", "kind", "relpath", "path", "body", "body_line", "lines"},
+                              exclude_none=True, exclude_defaults=True)
+        data.pop("superseded_by", None)
+        data.pop("supersedes", None)
+        data.pop("policies", None)
+        sents = re.findall(r"[^。！？\n]*[。！？\n]+|[^。！？\n]+$", rec.body)
+        for k in range(scale):
+            body = rec.body
+            if k:
+                keep = [s for s in sents if rng.random() > 0.1] or sents
+                rng.shuffle(keep)
+                body = "".join(keep)
+            path = dest / folder / f"{rec.id}-x{k}.md"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            front = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+            path.write_text(f"---\n{front}---\n{body}\n", encoding="utf-8")
+    return dest
+
+
+def _percentile(values: list[float], p: float) -> float:
+    values = sorted(values)
+    if not values:
+        return 0.0
+    i = min(len(values) - 1, max(0, round(p / 100 * (len(values) - 1))))
+    return values[i]
+
+
+def measure(label: str, root: Path, questions: list[str], work: Path, log) -> dict:
+    from . import matcher
+    from .engine import Filters
+    index_dir = work / f"index-{label}"
+    log(f"{label}：建立索引…")
+    t = time.perf_counter()
+    gen = matcher.build_index(root, index_dir)
+    build = time.perf_counter() - t
+    searcher = matcher.searcher_for(gen)
+    filters = Filters()
+    for q in questions[:5]:  # warm up: tokenizer, filters, page cache
+        matcher.search(searcher, q, filters, 10)
+    lat = []
+    for q in questions:
+        t = time.perf_counter()
+        matcher.search(searcher, q, filters, 10)
+        lat.append((time.perf_counter() - t) * 1000)
+    log(f"{label}：测冷启动…")
+    exe = Path(sys.executable).parent / "policykb"
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "policykb.cli"]
+    colds = []
+    for _ in range(3):
+        t = time.perf_counter()
+        subprocess.run([*cmd, "match", "--content", str(root), "--index", str(index_dir), questions[0]],
+                       capture_output=True, check=True, env=os.environ.copy())
+        colds.append(time.perf_counter() - t)
+    return {"label": label, "documents": gen.manifest["documents"], "passages": gen.manifest["passages"],
+            "build_seconds": round(build, 2), "questions": len(questions),
+            "p50_ms": round(statistics.median(lat), 2), "p95_ms": round(_percentile(lat, 95), 2),
+            "cold_seconds": round(statistics.median(colds), 3)}
+
+
+def run(root: Path, *, questions_file=None, scale: int = 10, log=lambda m: None) -> dict:
+    questions = _questions(Path(root), questions_file)
+    work = Path(tempfile.mkdtemp(prefix="policykb-bench-"))
+    try:
+        runs = [measure("原始语料", Path(root), questions, work, log)]
+        log(f"生成 {scale} 倍语料…")
+        big = generate_corpus(Path(root), work / "corpus", scale)
+        runs.append(measure(f"{scale} 倍语料", big, questions, work, log))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return {"content": str(root), "scale": scale, "runs": runs}

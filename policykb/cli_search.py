@@ -1,0 +1,168 @@
+"""`policykb index | match | eval | bench`: thin command-line layers over matcher/evaluate/bench."""
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import click
+
+from .console import EXIT_CANNOT_RUN, content_option, fail
+
+TYPE_LABEL = {"policy": "政策", "faq": "问答", "issue": "诉求"}
+STATUS_LABEL = {"expired": "已失效", "repealed": "已废止", "draft": "草稿"}
+NO_MATCH = "没有找到与这个问题匹配的政策或问答。可以换个说法、写得具体一些，或加 --all 查看已失效的政策。"
+
+index_option = click.option("--index", "index_dir", type=click.Path(file_okay=False), default=None,
+                            help="索引目录（默认放在缓存目录，按内容指纹区分）")
+
+
+def _check_root(path: str) -> Path:
+    root = Path(path)
+    if not root.is_dir():
+        fail(f"内容目录不存在：{path}。请用 --content 指定含 policies/ 和 faq/ 的目录。")
+    return root
+
+
+def _busy(e) -> None:
+    fail(f"另一个进程正在建立索引（{e}），请等它完成后再试。")
+
+
+@click.command("index", help="建立政策与问答的检索索引（原子替换旧索引）。")
+@content_option
+@index_option
+def index_cmd(content_dir, index_dir):
+    from . import index_store, matcher
+    root = _check_root(content_dir)
+    try:
+        gen = matcher.build_index(root, index_dir)
+    except index_store.IndexBusy as e:
+        _busy(e)
+    m = gen.manifest
+    click.echo(f"已建立索引：{m['documents']} 条记录，{m['passages']} 个段落，用时 {m['build_seconds']} 秒。")
+    click.echo(f"索引位置：{gen.path.parent}")
+
+
+def _mark(snippet: str, color: bool) -> str:
+    if not color:
+        return snippet.replace("<mark>", "【").replace("</mark>", "】")
+    return re.sub(r"<mark>(.*?)</mark>", lambda m: click.style(m.group(1), fg="yellow", bold=True), snippet)
+
+
+def _print_hits(question: str, hits, color: bool) -> None:
+    if not hits:
+        click.echo(NO_MATCH)
+        return
+    for i, h in enumerate(hits, 1):
+        label = TYPE_LABEL.get(h.type, h.type)
+        status = f"（{STATUS_LABEL[h.status]}）" if h.status in STATUS_LABEL else ""
+        title = click.style(h.title, bold=True) if color else h.title
+        click.echo(f"{i}. [{label}] {title}{status}  {h.id}  得分 {h.score:.2f}")
+        if h.matched:
+            click.echo(f"   匹配词：{'、'.join(h.matched)}")
+        if h.snippet:
+            click.echo(f"   {_mark(h.snippet, color)}")
+
+
+@click.command("match", help="为企业的问题匹配政策和问答。问题写 - 时从标准输入逐行读取。")
+@content_option
+@index_option
+@click.option("--top", default=10, show_default=True, type=click.IntRange(1, 100), help="返回结果数")
+@click.option("--type", "rtype", type=click.Choice(["policy", "faq"]), default=None, help="只看政策或只看问答")
+@click.option("--region", default=None, help="只看某地区（地区路径中的任一级，如 滨海高新区）")
+@click.option("--all", "include_all", is_flag=True, help="包括已失效、已废止和草稿政策")
+@click.option("--json", "as_json", is_flag=True, help="每个问题输出一行 JSON")
+@click.argument("question")
+def match_cmd(content_dir, index_dir, top, rtype, region, include_all, as_json, question):
+    from . import index_store, matcher
+    root = _check_root(content_dir)
+    if question == "-":
+        questions = [line.rstrip("\r\n") for line in sys.stdin]
+    else:
+        questions = [question]
+    if not as_json and not any(q.strip() for q in questions):
+        fail("请输入问题。")
+
+    def built(manifest):
+        click.echo(f"已为 {content_dir} 建立索引（{manifest['documents']} 条记录）。", err=True)
+    try:
+        results = matcher.match(root, questions, top=top, types=(rtype,) if rtype else None, region=region,
+                                include_all=include_all, index_dir=index_dir, notify=built)
+    except index_store.IndexBusy as e:
+        _busy(e)
+    color = sys.stdout.isatty() and not as_json
+    for q, hits in zip(questions, results):
+        if as_json:
+            click.echo(json.dumps({"q": q, "results": [h.as_json() for h in hits]}, ensure_ascii=False))
+            continue
+        if len(questions) > 1:
+            click.echo(f"\n问题：{q}")
+        _print_hits(q, hits, color)
+
+
+@click.command("eval", help="用问题集评测匹配效果，并与同次运行的朴素 BM25 对比。")
+@content_option
+@click.option("--questions", "questions_file", type=click.Path(dir_okay=False), default=None,
+              help="问题集（JSON 行或 YAML，每项含 q 和 expect）；默认 search/eval/questions.yml")
+@click.option("--distractors", multiple=True, type=click.Path(file_okay=False),
+              help="另一个内容目录：把其中的政策作为干扰项一起建索引（可重复）")
+@click.option("--misses", default=0, show_default=True, help="列出前 N 个未排第一的问题")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+def eval_cmd(content_dir, questions_file, distractors, misses, as_json):
+    from . import evaluate
+    from .paths import SEARCH_RESOURCES
+    root = _check_root(content_dir)
+    for d in distractors:
+        _check_root(d)
+    qfile = Path(questions_file) if questions_file else SEARCH_RESOURCES / "eval" / "questions.yml"
+    if not qfile.is_file():
+        fail(f"找不到问题集：{qfile}")
+    try:
+        questions = evaluate.load_questions(qfile)
+    except evaluate.QuestionFileError as e:
+        fail(str(e), EXIT_CANNOT_RUN)
+    if not questions:
+        fail(f"问题集是空的：{qfile}")
+    report = evaluate.evaluate(root, questions, distractors=distractors)
+    if as_json:
+        click.echo(json.dumps({k: v for k, v in report.items() if k != "misses"}, ensure_ascii=False, indent=1))
+        return
+    click.echo(f"问题集：{qfile}（{report['questions']} 个问题），候选记录 {report['documents']} 条，"
+               f"匹配用时 {report['match_seconds']} 秒")
+    click.echo(f"{'分组':<16}{'题数':>5}  {'匹配器 R@1':>10}{'R@5':>7}{'MRR@10':>8}   {'BM25 R@1':>8}{'R@5':>7}{'MRR@10':>8}")
+    names = {"all": "全部", "half:odd": "奇数行", "half:even": "偶数行"}
+    order = sorted(report["groups"], key=lambda k: (k != "all", not k.startswith("half"), k))
+    for key in order:
+        g = report["groups"][key]
+        m, b = g["matcher"], g["bm25"]
+        name = names.get(key, key.replace("style:", "风格 "))
+        if not m["questions"]:  # only no-answer questions in this group
+            click.echo(f"{name:<16}{m.get('no_answer', 0):>5}  无答案问题：匹配器返回空结果 {m.get('no_answer_empty', 0)} 个")
+            continue
+        click.echo(f"{name:<16}{m['questions']:>5}  {m['recall@1']:>10.3f}{m['recall@5']:>7.3f}{m['mrr@10']:>8.3f}"
+                   f"   {b['recall@1']:>8.3f}{b['recall@5']:>7.3f}{b['mrr@10']:>8.3f}")
+    allm = report["groups"]["all"]["matcher"]
+    if allm.get("no_answer"):
+        click.echo(f"无答案问题：{allm['no_answer']} 个，其中匹配器正确返回空结果 {allm['no_answer_empty']} 个")
+    for q, expect, top in report["misses"][:misses]:
+        click.echo(f"未命中第一：{q}  期望 {','.join(expect)}  得到 {','.join(top) or '（无）'}")
+
+
+@click.command("bench", help="性能基准：建索引时间、热查询延迟（p50/p95）、冷启动时间；含 10 倍规模语料。")
+@content_option
+@click.option("--questions", "questions_file", type=click.Path(dir_okay=False), default=None,
+              help="用于测延迟的问题（默认 search/eval/questions.yml，缺失时由标题生成）")
+@click.option("--scale", default=10, show_default=True, type=click.IntRange(2, 50), help="放大倍数")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+def bench_cmd(content_dir, questions_file, scale, as_json):
+    from . import bench
+    root = _check_root(content_dir)
+    report = bench.run(root, questions_file=questions_file, scale=scale, log=lambda m: click.echo(m, err=True))
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=1))
+        return
+    for r in report["runs"]:
+        click.echo(f"{r['label']}：{r['documents']} 条记录 / {r['passages']} 个段落；建索引 {r['build_seconds']:.1f} 秒；"
+                   f"热查询 p50 {r['p50_ms']:.1f} ms，p95 {r['p95_ms']:.1f} ms（{r['questions']} 个问题）；"
+                   f"冷启动 policykb match {r['cold_seconds']:.2f} 秒")

@@ -1,0 +1,151 @@
+"""The index: fingerprint, stale detection, atomic generation swap, one writer at a time."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import run_policykb
+from policykb import index_store, matcher
+from policykb.loader import fingerprint
+
+TREE = {
+    "policies/zone-tech-upgrade.md": """
+        ---
+        title: 滨海高新区支持企业技术改造项目补助办法
+        ---
+        技术改造项目按设备投资额的10%给予补助。
+        """,
+    "faq/faq-parking.md": """
+        ---
+        question: 员工上班停车难怎么办？
+        ---
+        区里协调周边闲置地块建设临时停车场。
+        """,
+}
+
+
+@pytest.fixture
+def tree(make_tree):
+    return make_tree(TREE)
+
+
+def test_index_command_records_content_fingerprint(tree, tmp_path, cli):
+    index = tmp_path / "idx"
+    r = cli("index", "--content", tree, "--index", index)
+    assert r.exit_code == 0, r.output
+    assert "2 条记录" in r.output
+    gen = index_store.current(index)
+    assert gen.manifest["fingerprint"] == fingerprint(tree)
+    assert (index / "CURRENT").read_text().strip() == gen.path.name
+    [hits] = matcher.match(tree, ["停车难"], index_dir=index)
+    assert hits[0].id == "faq-parking"
+
+
+def test_stale_index_is_detected_and_rebuilt(tree, tmp_path):
+    index = tmp_path / "idx"
+    first = matcher.build_index(tree, index)
+    key = matcher.index_key(tree)
+    assert not matcher.is_stale(index, key)
+    (tree / "faq" / "faq-broadband.md").write_text(
+        "---\nquestion: 宽带经常断线找谁？\n---\n联系企业服务专员协调运营商。\n", encoding="utf-8")
+    assert matcher.is_stale(index, matcher.index_key(tree))
+    [hits] = matcher.match(tree, ["宽带断线"], index_dir=index)
+    assert hits and hits[0].id == "faq-broadband"
+    second = index_store.current(index)
+    assert second.path != first.path and second.manifest["fingerprint"] == fingerprint(tree)
+
+
+def test_cached_index_follows_content_changes(tree):
+    [before] = matcher.match(tree, ["宽带断线"])
+    assert before == []
+    (tree / "faq" / "faq-broadband.md").write_text(
+        "---\nquestion: 宽带经常断线找谁？\n---\n联系企业服务专员协调运营商。\n", encoding="utf-8")
+    [after] = matcher.match(tree, ["宽带断线"])
+    assert after[0].id == "faq-broadband"
+
+
+def test_swap_keeps_old_generation_readable(tree, tmp_path):
+    index = tmp_path / "idx"
+    old = matcher.build_index(tree, index)
+    reader = matcher.searcher_for(old)  # a reader that opened the old index
+    (tree / "policies" / "zone-tech-upgrade.md").unlink()
+    new = matcher.build_index(tree, index)
+    assert index_store.current(index).path == new.path
+    assert old.path.is_dir()  # the previous generation stays for readers like this one
+    from policykb import analysis
+    from policykb.engine import Filters
+    hits = reader.search(analysis.analyze_query("技术改造"), Filters(), 5)
+    assert hits[0].id == "zone-tech-upgrade"
+
+
+def test_unpublished_generation_is_never_current(tree, tmp_path):
+    index = tmp_path / "idx"
+    good = matcher.build_index(tree, index)
+    half = index_store.new_generation(index, "f" * 64)
+    (half / "partial-file").write_text("half an index")
+    assert index_store.current(index).path == good.path
+    # A pointer at a folder without a complete manifest counts as no index, never as half a one.
+    (index / "CURRENT").write_text(half.name + "\n")
+    assert index_store.current(index) is None
+    assert matcher.is_stale(index, matcher.index_key(tree))
+
+
+def test_killed_build_leaves_previous_index_in_place(make_tree, tmp_path):
+    from policykb.bench import generate_corpus
+    small = make_tree(TREE, name="small")
+    big = generate_corpus(Path(__file__).resolve().parent.parent / "content", tmp_path / "big", 6)
+    index = tmp_path / "idx"
+    good = matcher.build_index(small, index)
+    exe = Path(sys.executable).parent / "policykb"
+    proc = subprocess.Popen([str(exe), "index", "--content", str(big), "--index", str(index)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 30
+    while time.time() < deadline and len(list(index.glob("gen-*"))) < 2 and proc.poll() is None:
+        time.sleep(0.05)
+    assert proc.poll() is None, "the big build finished too fast to interrupt"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert index_store.current(index).path == good.path
+    [hits] = matcher.match(small, ["技术改造"], index_dir=index)
+    assert hits[0].id == "zone-tech-upgrade"
+
+
+def test_second_writer_gets_a_clear_message(tree, tmp_path):
+    index = tmp_path / "idx"
+    with index_store.write_lock(index):
+        with pytest.raises(index_store.IndexBusy):
+            with index_store.write_lock(index):
+                pass
+        r = run_policykb("index", "--content", tree, "--index", index)
+    assert r.returncode == 2
+    assert "另一个进程正在建立索引" in r.stderr
+    assert index_store.current(index) is None  # nothing was half-written meanwhile
+    r = run_policykb("index", "--content", tree, "--index", index)  # lock released
+    assert r.returncode == 0, r.stderr
+
+
+def test_reader_waits_for_a_running_build_instead_of_failing(tree, tmp_path):
+    import threading
+    index = tmp_path / "idx"
+    released = threading.Event()
+
+    def hold():
+        with index_store.write_lock(index):
+            released.wait(5)
+    t = threading.Thread(target=hold)
+    t.start()
+    try:
+        time.sleep(0.2)
+        timer = threading.Timer(0.5, released.set)
+        timer.start()
+        gen, built = matcher.ensure_index(tree, index)  # waits, then builds itself
+        assert built and gen.manifest["fingerprint"] == fingerprint(tree)
+    finally:
+        released.set()
+        t.join()

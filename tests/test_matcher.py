@@ -1,0 +1,194 @@
+"""The matcher: ranking, filters, the fixed JSON-lines interface, internal profile, eval."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from conftest import run_policykb
+from policykb import matcher
+
+TREE = {
+    "policies/zone-tech-upgrade-2025.md": """
+        ---
+        title: 滨海高新区支持企业技术改造项目补助办法
+        region: 天津市/滨海新区/滨海高新区
+        effective: 2025-04-01
+        expires: 2099-12-31
+        keywords: [技改, 设备更新]
+        summary: 工业企业实施技术改造，按设备投资额的10%给予补助。
+        ---
+        对完成备案并已竣工的技术改造项目，按生产性设备投资额的10%给予补助，单个项目最高500万元。
+        """,
+    "policies/zone-tech-upgrade-2022.md": """
+        ---
+        title: 滨海高新区技术改造项目补助暂行办法
+        region: 天津市/滨海新区/滨海高新区
+        expires: 2025-03-31
+        ---
+        技术改造项目按设备投资额的8%给予补助。
+        """,
+    "policies/zone-green-draft.md": """
+        ---
+        title: 绿色低碳技术改造奖励办法（征求意见稿）
+        status: draft
+        ---
+        节能技术改造项目按节能量给予奖励。
+        """,
+    "policies/tj-loan-interest.md": """
+        ---
+        title: 天津市科技型企业贷款贴息办法
+        region: 天津市
+        ---
+        科技型中小企业获得银行贷款的，按贷款市场报价利率的50%给予贴息。
+        """,
+    "faq/faq-new-equipment.md": """
+        ---
+        question: 厂里要更新一批生产设备，政府有没有补贴？
+        aliases: [买新设备能补多少]
+        policies: [zone-tech-upgrade-2025]
+        ---
+        可以申报区级技术改造补助，按设备投资额的10%补助。
+        """,
+    "issues/2026/2026-0001.md": """
+        ---
+        title: 扩产需新建35千伏供电线路
+        received: 2026-01-05
+        category: 生产配套
+        status: resolved
+        enterprise: 某某精密机械有限公司
+        resolution: 协调供电公司开辟绿色通道，三个月内完成线路接入。
+        ---
+        企业扩产后用电负荷增加，需要新建一条35千伏线路，审批涉及多个部门。
+        """,
+}
+
+
+@pytest.fixture
+def tree(make_tree):
+    return make_tree(TREE)
+
+
+def ids(hits):
+    return [h.id for h in hits]
+
+
+def test_policies_and_faqs_in_one_ranked_list_with_reasons(tree):
+    [hits] = matcher.match(tree, ["我们厂想换一批新设备，区里能补多少？"])
+    assert {"faq-new-equipment", "zone-tech-upgrade-2025"} <= set(ids(hits[:2]))
+    assert {h.type for h in hits} == {"policy", "faq"}
+    assert all(hits[i].score >= hits[i + 1].score for i in range(len(hits) - 1))
+    top = hits[0]
+    assert top.matched and "<mark>" in top.snippet
+    assert any(w in top.snippet for w in top.matched)
+
+
+def test_expired_and_draft_left_out_unless_all(tree):
+    [current] = matcher.match(tree, ["技术改造补助"])
+    assert "zone-tech-upgrade-2022" not in ids(current)
+    assert "zone-green-draft" not in ids(current)
+    [everything] = matcher.match(tree, ["技术改造补助"], include_all=True)
+    assert {"zone-tech-upgrade-2022", "zone-green-draft"} <= set(ids(everything))
+    old = next(h for h in everything if h.id == "zone-tech-upgrade-2022")
+    assert old.status == "expired"
+
+
+def test_type_and_region_filters(tree):
+    [faqs] = matcher.match(tree, ["设备补贴"], types="faq")
+    assert ids(faqs) == ["faq-new-equipment"]
+    [zone] = matcher.match(tree, ["补助 贴息"], region="滨海高新区")
+    assert ids(zone) and all(h.region and "滨海高新区" in h.region for h in zone)
+    [city] = matcher.match(tree, ["贴息"], region="天津市")
+    assert "tj-loan-interest" in ids(city)
+
+
+def test_issues_only_in_the_internal_profile(tree):
+    q = ["新建35千伏供电线路"]
+    [public] = matcher.match(tree, q)
+    assert "2026-0001" not in ids(public)
+    [internal] = matcher.match(tree, q, internal=True)
+    assert ids(internal)[0] == "2026-0001" and internal[0].type == "issue"
+    # Resolution text is searchable internally; company names never enter the index text.
+    [by_resolution] = matcher.match(tree, ["绿色通道"], internal=True)
+    assert "2026-0001" in ids(by_resolution)
+    [by_name] = matcher.match(tree, ["某某精密机械"], internal=True)
+    assert "2026-0001" not in ids(by_name)
+
+
+def test_match_on_never_indexed_tree_builds_cache_outside_content(tree):
+    before = sorted(p.relative_to(tree) for p in tree.rglob("*"))
+    [hits] = matcher.match(tree, ["技改"])
+    assert hits
+    assert sorted(p.relative_to(tree) for p in tree.rglob("*")) == before
+    cache = Path(os.environ["POLICYKB_CACHE"]) / "index"
+    assert any(p.name.startswith("public-") for p in cache.iterdir())
+
+
+def test_json_lines_interface(tree):
+    questions = "技改补助\n\n请问我们公司怎么样\n银行贷款贴息\n"
+    r = run_policykb("match", "--content", tree, "--json", "-", input=questions)
+    assert r.returncode == 0, r.stderr
+    lines = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [o["q"] for o in lines] == ["技改补助", "", "请问我们公司怎么样", "银行贷款贴息"]
+    assert lines[1]["results"] == [] and lines[2]["results"] == []
+    first = lines[0]["results"][0]
+    assert set(first) == {"id", "type", "title", "score", "snippet", "matched"}
+    assert first["id"] in ("zone-tech-upgrade-2025", "faq-new-equipment")
+    assert lines[3]["results"][0]["id"] == "tj-loan-interest"
+    top1 = run_policykb("match", "--content", tree, "--json", "--top", "1", "-", input="技术改造\n")
+    assert len(json.loads(top1.stdout)["results"]) == 1
+
+
+def test_json_default_is_ten_results(make_tree):
+    files = {f"policies/p{i:02d}.md": f"---\ntitle: 第{i}号技术改造补助办法\n---\n技术改造补助第{i}条。\n"
+             for i in range(14)}
+    root = make_tree(files)
+    r = run_policykb("match", "--content", root, "--json", "技术改造补助")
+    assert len(json.loads(r.stdout)["results"]) == 10
+
+
+def test_text_output_and_no_match(tree, cli):
+    r = cli("match", "--content", tree, "--top", "2", "技改补助")
+    assert r.exit_code == 0
+    assert "匹配词" in r.output and "【" in r.output
+    none = cli("match", "--content", tree, "离婚房子分割")
+    assert "没有找到" in none.output
+
+
+def test_missing_content_dir_is_a_clear_error(tmp_path, cli):
+    r = cli("match", "--content", tmp_path / "nope", "技改")
+    assert r.exit_code == 2 and "内容目录不存在" in r.output
+
+
+def test_eval_reports_matcher_and_baseline(tree, tmp_path, cli):
+    qfile = tmp_path / "q.yml"
+    qfile.write_text(
+        "- {q: 技改补助, expect: [zone-tech-upgrade-2025, faq-new-equipment], style: abbreviation}\n"
+        "- {q: 科技型企业贷款贴息, expect: [tj-loan-interest], style: colloquial}\n"
+        "- {q: 离婚房子分割, expect: [], style: none}\n", encoding="utf-8")
+    r = cli("eval", "--content", tree, "--questions", qfile, "--json")
+    assert r.exit_code == 0, r.output
+    report = json.loads(r.output)
+    allg = report["groups"]["all"]
+    assert allg["matcher"]["recall@1"] == 1.0 and allg["matcher"]["questions"] == 2
+    assert set(allg["bm25"]) >= {"recall@1", "recall@5", "mrr@10"}
+    assert "style:colloquial" in report["groups"]
+    assert allg["matcher"]["no_answer"] == 1
+
+
+def test_eval_distractors_join_the_index(tree, make_tree, tmp_path, cli):
+    other = make_tree({"policies/d-1.md": "---\ntitle: 外地技术改造补助办法\n---\n技术改造补助。\n"}, name="other")
+    qfile = tmp_path / "q.jsonl"
+    qfile.write_text(json.dumps({"q": "外地技术改造", "expect": ["d-1"]}, ensure_ascii=False) + "\n", encoding="utf-8")
+    r = cli("eval", "--content", tree, "--questions", qfile, "--distractors", other, "--json")
+    report = json.loads(r.output)
+    assert report["groups"]["all"]["matcher"]["recall@1"] == 1.0
+
+
+def test_bad_question_file_is_reported(tree, tmp_path, cli):
+    qfile = tmp_path / "q.jsonl"
+    qfile.write_text('{"q": "技改", "expect": []}\n{not json}\n', encoding="utf-8")
+    r = cli("eval", "--content", tree, "--questions", qfile)
+    assert r.exit_code == 2 and "q.jsonl:2" in r.output
