@@ -45,9 +45,8 @@ def generate_corpus(root: Path, dest: Path, scale: int, seed: int = 7) -> Path:
         folder = "policies" if rec.kind == "policy" else "faq"
         data = rec.model_dump(exclude={"id", "kind", "relpath", "path", "body", "body_line", "lines"},
                               exclude_none=True, exclude_defaults=True)
-        data.pop("superseded_by", None)
-        data.pop("supersedes", None)
-        data.pop("policies", None)
+        for key in ("superseded_by", "supersedes", "policies", "issues"):  # links the copies can't keep
+            data.pop(key, None)
         sents = re.findall(r"[^。！？\n]*[。！？\n]+|[^。！？\n]+$", rec.body)
         for k in range(scale):
             body = rec.body
@@ -102,14 +101,40 @@ def measure(label: str, root: Path, questions: list[str], work: Path, log) -> di
             "cold_seconds": round(statistics.median(colds), 3)}
 
 
-def run(root: Path, *, questions_file=None, scale: int = 10, log=lambda m: None) -> dict:
+def measure_site(label: str, root: Path, log) -> dict:
+    from .site.bench import bench_site
+    log(f"{label}：生成网站…")
+    return bench_site(root)
+
+
+def run(root: Path, *, questions_file=None, scale: int = 10, site: bool = True, log=lambda m: None) -> dict:
     questions = _questions(Path(root), questions_file)
     work = Path(tempfile.mkdtemp(prefix="policykb-bench-"))
     try:
-        runs = [measure("原始语料", Path(root), questions, work, log)]
+        corpora = [("原始语料", Path(root))]
+        runs = [measure(corpora[0][0], corpora[0][1], questions, work, log)]
         log(f"生成 {scale} 倍语料…")
-        big = generate_corpus(Path(root), work / "corpus", scale)
-        runs.append(measure(f"{scale} 倍语料", big, questions, work, log))
+        corpora.append((f"{scale} 倍语料", generate_corpus(Path(root), work / "corpus", scale)))
+        runs.append(measure(corpora[1][0], corpora[1][1], questions, work, log))
+        if site:
+            for r, (label, path) in zip(runs, corpora):
+                r["site"] = measure_site(label, path, log)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return {"content": str(root), "scale": scale, "runs": runs}
+    return {"content": str(root), "scale": scale, "runs": runs, "ratios": _ratios(runs)}
+
+
+def _ratios(runs: list[dict]) -> dict:
+    """How the larger corpus compares with the original, measured in the same run."""
+    small, big = runs[0], runs[-1]
+
+    def ratio(a, b):
+        return round(b / a, 2) if a else None
+    out = {"documents": ratio(small["documents"], big["documents"]),
+           "build_seconds": ratio(small["build_seconds"], big["build_seconds"]),
+           "p95_ms": ratio(small["p95_ms"], big["p95_ms"]),
+           "cold_seconds": ratio(small["cold_seconds"], big["cold_seconds"])}
+    if "site" in small and "site" in big:
+        out["site_build_seconds"] = ratio(small["site"]["site_build_seconds"], big["site"]["site_build_seconds"])
+        out["search_index_bytes"] = ratio(small["site"]["search_index_bytes"], big["site"]["search_index_bytes"])
+    return out

@@ -149,16 +149,18 @@ def eval_cmd(content_dir, questions_file, distractors, misses, as_json):
         click.echo(f"未命中第一：{q}  期望 {','.join(expect)}  得到 {','.join(top) or '（无）'}")
 
 
-@click.command("bench", help="性能基准：建索引时间、热查询延迟（p50/p95）、冷启动时间；含 10 倍规模语料。")
+@click.command("bench", help="性能基准：建索引时间、热查询延迟（p50/p95）、冷启动时间、网站生成时间与搜索索引大小；含 10 倍规模语料。")
 @content_option
 @click.option("--questions", "questions_file", type=click.Path(dir_okay=False), default=None,
               help="用于测延迟的问题（默认 search/eval/questions.yml，缺失时由标题生成）")
 @click.option("--scale", default=10, show_default=True, type=click.IntRange(2, 50), help="放大倍数")
+@click.option("--no-site", is_flag=True, help="不测网站生成")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
-def bench_cmd(content_dir, questions_file, scale, as_json):
+def bench_cmd(content_dir, questions_file, scale, no_site, as_json):
     from . import bench
     root = _check_root(content_dir)
-    report = bench.run(root, questions_file=questions_file, scale=scale, log=lambda m: click.echo(m, err=True))
+    report = bench.run(root, questions_file=questions_file, scale=scale, site=not no_site,
+                       log=lambda m: click.echo(m, err=True))
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False, indent=1))
         return
@@ -166,3 +168,13 @@ def bench_cmd(content_dir, questions_file, scale, as_json):
         click.echo(f"{r['label']}：{r['documents']} 条记录 / {r['passages']} 个段落；建索引 {r['build_seconds']:.1f} 秒；"
                    f"热查询 p50 {r['p50_ms']:.1f} ms，p95 {r['p95_ms']:.1f} ms（{r['questions']} 个问题）；"
                    f"冷启动 policykb match {r['cold_seconds']:.2f} 秒")
+        if "site" in r:
+            st = r["site"]
+            click.echo(f"{r['label']}：生成网站 {st['site_build_seconds']:.1f} 秒（其中 MkDocs {st['mkdocs_seconds']:.1f} 秒，"
+                       f"{st['pages']} 个页面），搜索索引 {st['search_index_bytes'] / 1024:.0f} KB")
+    ra = report["ratios"]
+    click.echo("大语料 / 原始语料（同一次运行）：" + "，".join(
+        f"{name} ×{value}" for name, value in [("记录数", ra["documents"]), ("建索引", ra["build_seconds"]),
+                                               ("热查询 p95", ra["p95_ms"]), ("冷启动", ra["cold_seconds"]),
+                                               ("生成网站", ra.get("site_build_seconds")),
+                                               ("搜索索引", ra.get("search_index_bytes"))] if value is not None))

@@ -149,3 +149,18 @@ def test_reader_waits_for_a_running_build_instead_of_failing(tree, tmp_path):
     finally:
         released.set()
         t.join()
+
+
+def test_bench_reports_every_figure_on_both_corpora(tmp_path):
+    """`policykb bench` end to end on a small real tree: matcher, site and same-run ratios."""
+    import json
+    from conftest import BUNDLED, run_policykb
+    r = run_policykb("bench", "--content", BUNDLED, "--scale", "2", "--json")
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    small, big = report["runs"]
+    assert big["documents"] == 2 * small["documents"]
+    for run in (small, big):
+        assert run["build_seconds"] > 0 and 0 < run["p50_ms"] <= run["p95_ms"] and run["cold_seconds"] > 0
+        assert run["site"]["pages"] > 0 and run["site"]["search_index_bytes"] > 0
+    assert report["ratios"]["documents"] == 2.0 and report["ratios"]["search_index_bytes"] > 1
