@@ -18,8 +18,11 @@ def keeps_whole(word: str, base) -> bool:
 
 
 def site_user_dictionary(src: Path, dest: Path) -> Path:
+    import logging
+
     import jieba
 
+    jieba.setLogLevel(logging.WARNING)  # its progress lines are English noise for users
     base = jieba.Tokenizer()  # jieba's default dictionary only
     kept = []
     for line in src.read_text(encoding="utf-8").splitlines():
