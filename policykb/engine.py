@@ -41,6 +41,9 @@ class IndexDoc:
     summary: str = ""
     tags: list[str] = field(default_factory=list)  # categories, types, support, issuer, doc number
     body: str = ""
+    # Hidden, low-weight evidence: how companies ask for this record (the questions and aliases
+    # of the FAQs that cite a policy). Searched, never shown.
+    asked: list[str] = field(default_factory=list)
     region: str | None = None
     status: str | None = None  # explicit policy status, if any
     expires: dt.date | None = None

@@ -39,13 +39,24 @@ def _tags(p) -> list[str]:
             *getattr(p, "issuer", []), *([p.doc_number] if getattr(p, "doc_number", None) else [])]
 
 
+def faq_phrasings(content) -> dict[str, list[str]]:
+    """Policy id -> questions and aliases of the published FAQs that cite it (document expansion:
+    FAQs are written the way companies ask, policies the way governments write)."""
+    out: dict[str, list[str]] = {}
+    for f in content.faqs:
+        for pid in getattr(f, "policies", None) or []:
+            out.setdefault(pid, []).extend(t for t in [f.question, *f.aliases] if t)
+    return out
+
+
 def index_docs(content, *, internal: bool = False) -> list[IndexDoc]:
     """Loader records -> engine-neutral IndexDoc (issues only when internal)."""
     docs = []
+    asked = faq_phrasings(content)
     for p in content.policies:
         docs.append(IndexDoc(
             id=p.id, type="policy", title=p.title or p.id, alt=list(p.keywords), summary=p.summary or "",
-            tags=_tags(p), body=p.body, region=p.region, status=p.status, expires=p.expires,
+            tags=_tags(p), body=p.body, asked=asked.get(p.id, []), region=p.region, status=p.status, expires=p.expires,
             meta={"doc_number": p.doc_number, "published": p.published, "effective": p.effective,
                   "categories": p.categories, "enterprise_types": p.enterprise_types, "relpath": p.relpath}))
     for f in content.faqs:

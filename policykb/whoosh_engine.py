@@ -26,8 +26,9 @@ from . import analysis
 from .engine import Filters, Hit, IndexDoc
 
 # Global knobs (tuned on whole question sets, checked on two halves; never per question).
-FIELD_BOOST = {"title": 2.5, "alt": 2.0, "summary": 1.5, "tags": 0.7, "body": 1.0}
-FIELD_B = {"title": 0.5, "alt": 0.5, "summary": 0.6, "tags": 0.3, "body": 0.9, "psg": 0.75}
+FIELD_BOOST = {"title": 2.5, "alt": 2.0, "summary": 1.5, "tags": 0.7, "body": 1.0, "asked": 0.5}
+FIELD_B = {"title": 0.5, "alt": 0.5, "summary": 0.6, "tags": 0.3, "body": 0.9, "asked": 0.5, "psg": 0.75}
+ASKED_PASSAGE = True  # a policy's FAQ phrasings compete as one more passage of it
 PASSAGE_WEIGHT = 0.6  # record score = whole-record BM25F + this x its best passage's BM25
 HEAD_PASSAGE = True  # title + aliases + summary compete as a passage too (helps colloquial questions)
 PASSAGE_CHARS = 320  # window length; windows overlap by about half
@@ -42,7 +43,7 @@ def _schema():
     def text():
         return TEXT(analyzer=SpaceSeparatedTokenizer(), phrase=False)
     return Schema(id=ID(stored=True, unique=True), type=ID(stored=True),
-                  title=text(), alt=text(), summary=text(), tags=text(), body=text(),
+                  title=text(), alt=text(), summary=text(), tags=text(), body=text(), asked=text(),
                   region=KEYWORD(), state=ID(), expires=ID(), data=STORED())
 
 
@@ -91,9 +92,12 @@ def _analyse(doc: IndexDoc) -> dict:
     if HEAD_PASSAGE:  # the record's own short description competes as one more passage
         head_raw = "；".join(t for t in [doc.title, *doc.alt, doc.summary] if t)
         passages.insert(0, (head_raw, head["title"] + head["alt"] + head["summary"]))
+    asked = analysis.index_terms("\n".join(doc.asked))
+    if ASKED_PASSAGE and asked:  # shown as the head passage's text: the FAQ wording is not this record's
+        passages.append(("；".join(t for t in [doc.title, doc.summary] if t), asked))
     passages = [p for p in passages if p[1]]
     full = "\n".join([doc.title, *doc.alt, doc.summary, doc.body])
-    return {**head, "tags": analysis.index_terms("\n".join(doc.tags)),
+    return {**head, "tags": analysis.index_terms("\n".join(doc.tags)), "asked": asked,
             "body": body_terms, "passages": passages, "text": analysis.normalize(full)}
 
 
@@ -106,7 +110,7 @@ def _analyse_many(docs: list[IndexDoc]) -> list[dict]:
         return pool.map(_analyse, docs, chunksize=16)
 
 
-DOC_FIELDS = ("title", "alt", "summary", "tags", "body")
+DOC_FIELDS = ("title", "alt", "summary", "tags", "body", "asked")
 
 
 def bm25f_frequencies(a: dict, avg: dict) -> dict[str, float]:
@@ -139,6 +143,9 @@ class WhooshEngine:
         arrays = ArrayWriter(("doc", "psg"))
         parents, starts = [], []
         avg = {f: (sum(len(a[f]) for a in analysed) / max(len(analysed), 1)) or 1.0 for f in DOC_FIELDS}
+        # Few records have FAQ phrasings: their length is compared among those that do.
+        have = [len(a["asked"]) for a in analysed if a["asked"]]
+        avg["asked"] = sum(have) / len(have) if have else 1.0
         for row, (doc, a) in enumerate(zip(docs, analysed)):
             writer.add_document(
                 id=doc.id, type=doc.type, region=region_terms(doc.region), state=doc.status or "auto",
