@@ -24,7 +24,7 @@ from pathlib import Path
 
 from .paths import SEARCH_RESOURCES, cache_dir
 
-ANALYSIS_VERSION = "3"  # bump when the code below changes what terms a text yields
+ANALYSIS_VERSION = "4"  # bump when the code below changes what terms a text yields
 BIGRAM = "_"  # prefix of character-bigram terms; keeps them apart from two-character words
 HMM = True  # jieba's HMM joins unknown names (静安区); measured slightly better than without
 RESOURCE_FILES = ("userdict.txt", "stopwords.txt", "synonyms.txt", "typos.txt")
@@ -41,6 +41,9 @@ _FULLWIDTH[0x3000] = 0x20
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _CONTENT = re.compile(r"[0-9a-z\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+# A-not-A questions (给不给, 要不要, 算不算, 有没有): grammar of asking, not content. Removed as a
+# pattern, so every verb's form is covered without listing each in stopwords.txt.
+_A_NOT_A = re.compile(r"([\u4e00-\u9fff])[不没]\1")
 
 
 def resources_dir() -> Path:
@@ -181,7 +184,7 @@ def segments(text: str) -> list[list[str]]:
     tk = tokenizer()
     stops = stopwords()
     runs: list[list[str]] = [[]]
-    for w in tk.cut(text, HMM=HMM):
+    for w in tk.cut(_A_NOT_A.sub("，", text), HMM=HMM):
         w = w.strip()
         if not w or not _is_content(w) or w in stops:
             if runs[-1]:

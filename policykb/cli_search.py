@@ -12,7 +12,9 @@ from .console import EXIT_CANNOT_RUN, content_option, fail
 
 TYPE_LABEL = {"policy": "政策", "faq": "问答", "issue": "诉求"}
 STATUS_LABEL = {"expired": "已失效", "repealed": "已废止", "draft": "草稿"}
-NO_MATCH = "没有找到与这个问题匹配的政策或问答。可以换个说法、写得具体一些，或加 --all 查看已失效的政策。"
+NO_MATCH = "没有找到匹配的政策或问答。可以换个说法、写得具体一些，或加 --all 查看已失效的政策。"
+NOT_CONFIDENT = ("没有找到有把握的匹配：知识库里可能没有这个问题的答案。"
+                 "下面是相关度较低的候选，仅供参考（标有“弱匹配”）。")
 
 index_option = click.option("--index", "index_dir", type=click.Path(file_okay=False), default=None,
                             help="索引目录（默认放在缓存目录，按内容指纹区分）")
@@ -54,11 +56,14 @@ def _print_hits(question: str, hits, color: bool) -> None:
     if not hits:
         click.echo(NO_MATCH)
         return
+    if not hits[0].confident:
+        click.echo(NOT_CONFIDENT)
     for i, h in enumerate(hits, 1):
         label = TYPE_LABEL.get(h.type, h.type)
         status = f"（{STATUS_LABEL[h.status]}）" if h.status in STATUS_LABEL else ""
         title = click.style(h.title, bold=True) if color else h.title
-        click.echo(f"{i}. [{label}] {title}{status}  {h.id}  得分 {h.score:.2f}")
+        weak = "" if h.confident else "[弱匹配] "
+        click.echo(f"{i}. {weak}[{label}] {title}{status}  {h.id}  得分 {h.score:.2f}")
         if h.matched:
             click.echo(f"   匹配词：{'、'.join(h.matched)}")
         if h.snippet:
@@ -138,13 +143,18 @@ def eval_cmd(content_dir, questions_file, distractors, misses, as_json):
         m, b = g["matcher"], g["bm25"]
         name = names.get(key, key.replace("style:", "风格 "))
         if not m["questions"]:  # only no-answer questions in this group
-            click.echo(f"{name:<16}{m.get('no_answer', 0):>5}  无答案问题：匹配器返回空结果 {m.get('no_answer_empty', 0)} 个")
+            click.echo(f"{name:<16}{m.get('no_answer', 0):>5}  无答案问题：识别出 {m.get('no_answer_recognised', 0)} 个"
+                       f"（完全无结果 {m.get('no_answer_empty', 0)} 个）")
             continue
         click.echo(f"{name:<16}{m['questions']:>5}  {m['recall@1']:>10.3f}{m['recall@5']:>7.3f}{m['mrr@10']:>8.3f}"
                    f"   {b['recall@1']:>8.3f}{b['recall@5']:>7.3f}{b['mrr@10']:>8.3f}")
     allm = report["groups"]["all"]["matcher"]
     if allm.get("no_answer"):
-        click.echo(f"无答案问题：{allm['no_answer']} 个，其中匹配器正确返回空结果 {allm['no_answer_empty']} 个")
+        click.echo(f"无答案问题：{allm['no_answer']} 个，匹配器识别为“没有有把握的匹配” {allm['no_answer_recognised']} 个"
+                   f"（{allm['no_answer_recognised_rate']:.1%}；其中完全无结果 {allm['no_answer_empty']} 个）")
+    if "answerable_flagged" in allm:
+        click.echo(f"有答案问题被误判为“没有有把握的匹配”：{allm['answerable_flagged']} 个"
+                   f"（{allm['answerable_flagged_rate']:.1%}，共 {allm['questions']} 个；结果仍照常排序）")
     for q, expect, top in report["misses"][:misses]:
         click.echo(f"未命中第一：{q}  期望 {','.join(expect)}  得到 {','.join(top) or '（无）'}")
 
@@ -166,7 +176,8 @@ def bench_cmd(content_dir, questions_file, scale, no_site, as_json):
         return
     for r in report["runs"]:
         click.echo(f"{r['label']}：{r['documents']} 条记录 / {r['passages']} 个段落；建索引 {r['build_seconds']:.1f} 秒；"
-                   f"热查询 p50 {r['p50_ms']:.1f} ms，p95 {r['p95_ms']:.1f} ms（{r['questions']} 个问题）；"
+                   f"热查询 p50 {r['p50_ms']:.1f} ms，p95 {r['p95_ms']:.1f} ms（{r['questions']} 个问题；"
+                   f"同次朴素 BM25 p50 {r['bm25_p50_ms']:.1f} ms，p95 {r['bm25_p95_ms']:.1f} ms）；"
                    f"冷启动 policykb match {r['cold_seconds']:.2f} 秒")
         if "site" in r:
             st = r["site"]
@@ -176,5 +187,6 @@ def bench_cmd(content_dir, questions_file, scale, no_site, as_json):
     click.echo("大语料 / 原始语料（同一次运行）：" + "，".join(
         f"{name} ×{value}" for name, value in [("记录数", ra["documents"]), ("建索引", ra["build_seconds"]),
                                                ("热查询 p95", ra["p95_ms"]), ("冷启动", ra["cold_seconds"]),
+                                               ("大语料热查询 p95 / 朴素 BM25", ra.get("p95_vs_bm25")),
                                                ("生成网站", ra.get("site_build_seconds")),
                                                ("搜索索引", ra.get("search_index_bytes"))] if value is not None))

@@ -25,6 +25,10 @@ class Hit:
     region: str | None = None
     status: str | None = None  # policies: effective/expired/repealed/draft on the search day
     coverage: float = 1.0  # share of the question's idf-weighted terms found in the record
+    # Score in units of "one rare word matched once" (score / the corpus's largest idf), so a
+    # confidence threshold carries over between corpora of different sizes.
+    strength: float = 0.0
+    confident: bool = True  # set by the matcher: strength >= matcher.MIN_STRENGTH
 
     def as_json(self) -> dict:
         return {"id": self.id, "type": self.type, "title": self.title, "score": round(self.score, 4),
@@ -44,6 +48,7 @@ class IndexDoc:
     # Hidden, low-weight evidence: how companies ask for this record (the questions and aliases
     # of the FAQs that cite a policy). Searched, never shown.
     asked: list[str] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)  # ids of linked records (FAQ <-> cited policies)
     region: str | None = None
     status: str | None = None  # explicit policy status, if any
     expires: dt.date | None = None

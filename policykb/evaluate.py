@@ -4,9 +4,16 @@ Questions: JSON lines or YAML, each {q, expect: [ids], style?}. `expect: []` mea
 answer exists: those count towards "no-answer" (the matcher should return nothing), not
 towards recall. Metrics: recall@1, recall@5 (any expected id in the top k) and MRR@10.
 
-The baseline is deliberately plain: BM25 (k1=1.5, b=0.75, rank-bm25's defaults) over jieba's
-default-dictionary tokens of title + body, no normalisation, no synonyms, no stopwords, no
-field weights, over the same records the matcher can return.
+No-answer recognition, in the same run: a question counts as "recognised as no-answer" when the
+matcher returns nothing or its best hit is not confident (matcher.MIN_STRENGTH). Reported both
+ways: the share of `expect: []` questions recognised, and the share of answerable questions
+wrongly flagged (their results are still ranked and counted for recall).
+
+The baseline is deliberately plain: BM25 with the standard parameters k1=1.2, b=0.75 and
+Lucene's idf log(1 + (N - df + 0.5) / (df + 0.5)), over the tokens of jieba.cut in its default
+mode with jieba's default dictionary (no user dictionary) of title + body, lower-cased,
+punctuation dropped; no synonyms, no stopwords, no field weights, no tuning. It ranks the same
+records the matcher can return.
 """
 from __future__ import annotations
 
@@ -68,7 +75,7 @@ def load_questions(path: Path) -> list[Question]:
 # --- plain BM25 baseline -----------------------------------------------------------------
 
 class PlainBM25:
-    def __init__(self, docs: Sequence[tuple[str, str]], k1: float = 1.5, b: float = 0.75):
+    def __init__(self, docs: Sequence[tuple[str, str]], k1: float = 1.2, b: float = 0.75):
         self.ids = [d for d, _ in docs]
         self.k1, self.b = k1, b
         self.tf = [Counter(analysis.plain_tokens(text)) for _, text in docs]
@@ -104,15 +111,23 @@ class Scores:
     r5: float = 0.0
     mrr: float = 0.0
     no_answer: int = 0
-    no_answer_ok: int = 0
+    no_answer_ok: int = 0  # no-answer questions with no results at all
+    no_answer_flagged: int = 0  # no-answer questions recognised (nothing, or nothing confident)
+    flagged: int = 0  # answerable questions wrongly flagged as having no confident match
+    judged: bool = False  # whether confidence was given (the baseline has none)
     misses: list = field(default_factory=list)
 
-    def add(self, q: Question, ranked: list[str]):
+    def add(self, q: Question, ranked: list[str], confident: bool | None = None):
+        """`confident`: whether the best hit is confident (None for the baseline: not judged)."""
         if not q.expect:
             self.no_answer += 1
             self.no_answer_ok += not ranked
+            self.no_answer_flagged += not ranked if confident is None else not confident
             return
         self.n += 1
+        if confident is not None:
+            self.judged = True
+            self.flagged += not confident
         rank = next((i for i, r in enumerate(ranked[:10], 1) if r in q.expect), None)
         self.r1 += rank == 1
         self.r5 += rank is not None and rank <= 5
@@ -127,6 +142,11 @@ class Scores:
         if self.no_answer:
             out["no_answer"] = self.no_answer
             out["no_answer_empty"] = self.no_answer_ok
+            out["no_answer_recognised"] = self.no_answer_flagged
+            out["no_answer_recognised_rate"] = round(self.no_answer_flagged / self.no_answer, 3)
+        if self.judged:
+            out["answerable_flagged"] = self.flagged
+            out["answerable_flagged_rate"] = round(self.flagged / self.n, 3)
         return out
 
 
@@ -164,7 +184,7 @@ def evaluate(content_root, questions: list[Question], *, distractors: Sequence =
         if q.style:
             keys.append(f"style:{q.style}")
         for k in keys:
-            groups[k]["matcher"].add(q, ranked)
+            groups[k]["matcher"].add(q, ranked, matcher.confident(hits))
             groups[k]["bm25"].add(q, base)
     return {"documents": len(docs), "questions": len(questions),
             "match_seconds": round(match_seconds, 2),

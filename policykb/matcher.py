@@ -8,7 +8,9 @@ Stable Python API (the CLI and `policykb issue similar` are thin layers over it)
 The index is found or built automatically: without `index_dir` it lives in the policykb cache
 (outside the content tree) under a key made of the content fingerprint, the analysis
 resources and the engine version, so editing content or dictionaries means a fresh index.
-`internal=True` also indexes problem records (title + body + resolution) under its own key;
+Each hit carries `confident` (its score reaches MIN_STRENGTH); `confident(hits)` says whether
+the best hit is one the matcher stands behind, which the CLI and `policykb eval` use for
+"no confident match". `internal=True` also indexes problem records (title + body + resolution) under its own key;
 that index is never the public one.
 """
 from __future__ import annotations
@@ -24,12 +26,16 @@ from .engine import Filters, Hit, IndexDoc, get_engine
 from .paths import DEFAULT_CONTENT, cache_dir
 
 ENGINE = "whoosh"
-ENGINE_VERSION = "3"  # bump when the index layout or scoring inputs change
+ENGINE_VERSION = "4"  # bump when the index layout or scoring inputs change
 CACHE_KEEP = 6  # cached indexes kept per profile
 
 # A record must contain this share of the question's idf-weighted terms to be shown at all:
 # stops "matches" on a stray common word.
 MIN_COVERAGE = 0.05
+# Confidence rule (a global knob, chosen on whole question sets): the top record's score must
+# reach this many "rare words matched once" (Hit.strength). Out-of-scope questions still find
+# records sharing a word or two; below the bar the CLI says it has no confident match.
+MIN_STRENGTH = 5.0
 
 _SEARCHERS: dict[str, object] = {}
 
@@ -39,29 +45,33 @@ def _tags(p) -> list[str]:
             *getattr(p, "issuer", []), *([p.doc_number] if getattr(p, "doc_number", None) else [])]
 
 
-def faq_phrasings(content) -> dict[str, list[str]]:
-    """Policy id -> questions and aliases of the published FAQs that cite it (document expansion:
-    FAQs are written the way companies ask, policies the way governments write)."""
-    out: dict[str, list[str]] = {}
+def citing_faqs(content) -> dict[str, list]:
+    """Policy id -> the published FAQs that cite it (faq.policies)."""
+    out: dict[str, list] = {}
     for f in content.faqs:
         for pid in getattr(f, "policies", None) or []:
-            out.setdefault(pid, []).extend(t for t in [f.question, *f.aliases] if t)
+            out.setdefault(pid, []).append(f)
     return out
 
 
 def index_docs(content, *, internal: bool = False) -> list[IndexDoc]:
     """Loader records -> engine-neutral IndexDoc (issues only when internal)."""
     docs = []
-    asked = faq_phrasings(content)
+    # Document expansion: a policy also carries the questions and aliases of the FAQs citing it
+    # (FAQs are phrased the way companies ask, policies the way governments write).
+    cited_by = citing_faqs(content)
     for p in content.policies:
+        faqs = cited_by.get(p.id, [])
         docs.append(IndexDoc(
             id=p.id, type="policy", title=p.title or p.id, alt=list(p.keywords), summary=p.summary or "",
-            tags=_tags(p), body=p.body, asked=asked.get(p.id, []), region=p.region, status=p.status, expires=p.expires,
+            tags=_tags(p), body=p.body, asked=[t for f in faqs for t in [f.question, *f.aliases] if t],
+            links=[f.id for f in faqs], region=p.region, status=p.status, expires=p.expires,
             meta={"doc_number": p.doc_number, "published": p.published, "effective": p.effective,
                   "categories": p.categories, "enterprise_types": p.enterprise_types, "relpath": p.relpath}))
     for f in content.faqs:
         docs.append(IndexDoc(id=f.id, type="faq", title=f.question or f.id, alt=list(f.aliases),
                              tags=list(f.categories), body=f.body, region=f.region,
+                             links=list(getattr(f, "policies", None) or []),
                              meta={"updated": f.updated, "categories": f.categories, "relpath": f.relpath}))
     if internal:
         for i in content.issues:
@@ -171,7 +181,15 @@ def search(searcher, question: str, filters: Filters, top: int) -> list[Hit]:
     if q.empty:
         return []
     # Records sharing too little of the question (idf-weighted) are not answers at all.
-    return [h for h in searcher.search(q, filters, top) if h.coverage >= MIN_COVERAGE]
+    hits = [h for h in searcher.search(q, filters, top) if h.coverage >= MIN_COVERAGE]
+    for h in hits:
+        h.confident = h.strength >= MIN_STRENGTH
+    return hits
+
+
+def confident(hits: list[Hit]) -> bool:
+    """Whether the best hit is a match the matcher stands behind (see MIN_STRENGTH)."""
+    return bool(hits) and hits[0].confident
 
 
 def match(content_root, questions: list[str], *, top: int = 10, types=None, region: str | None = None,

@@ -9,7 +9,11 @@ and identically on the question side.
 Ranking: a record's score is its BM25F score (fields weighted by what they are, summed before
 saturation) plus PASSAGE_WEIGHT x the BM25 score of its best passage: a window of about
 PASSAGE_CHARS of the body, or the record's own title + aliases + summary. Long notices are
-usually asked about one detail inside them; short FAQs are asked in their own words. The
+usually asked about one detail inside them; short FAQs are asked in their own words.
+Two uses of the FAQ -> policy links (public data, never problem records): a policy carries, in
+a hidden low-weight field and as one more passage, the questions and aliases of the FAQs citing
+it (document expansion: FAQs are phrased the way companies ask); and at query time a FAQ and
+the policies it cites each gain LINK_WEIGHT x the best score among their linked records. The
 scores come from array copies of the same postings (policykb/postings.py) written in the same
 build, because Whoosh's pure-Python matchers were too slow for 40-term questions.
 """
@@ -33,6 +37,9 @@ PASSAGE_WEIGHT = 0.6  # record score = whole-record BM25F + this x its best pass
 HEAD_PASSAGE = True  # title + aliases + summary compete as a passage too (helps colloquial questions)
 PASSAGE_CHARS = 320  # window length; windows overlap by about half
 SNIPPET_CHARS = 110
+# A FAQ and the policies it cites answer the same need: each gains this share of the best score
+# among the records it is linked with (both must pass the filters).
+LINK_WEIGHT = 0.35
 _SENTENCE = re.compile(r"[^。！？；!?;\n]*[。！？；!?;\n]+|[^。！？；!?;\n]+$")
 
 
@@ -119,7 +126,7 @@ def bm25f_frequencies(a: dict, avg: dict) -> dict[str, float]:
     out: dict[str, float] = {}
     for f in DOC_FIELDS:
         terms = a[f]
-        if not terms:
+        if not terms or not FIELD_BOOST[f]:
             continue
         norm = FIELD_BOOST[f] / (1 - FIELD_B[f] + FIELD_B[f] * len(terms) / avg[f])
         for t, n in Counter(terms).items():
@@ -161,8 +168,13 @@ class WhooshEngine:
                 parents.append(row)
         writer.commit(optimize=True)
         ids = np.array([d.id for d in docs])
+        row_of = {d.id: i for i, d in enumerate(docs)}
+        linked = [sorted({row_of[t] for t in d.links if t in row_of and t != d.id}) for d in docs]
+        link_ptr = np.cumsum([0] + [len(x) for x in linked]).astype(np.int64)
+        link_rows = np.array([r for x in linked for r in x], dtype=np.int32)
         arrays.save(dest, {"doc": 0.0, "psg": FIELD_B["psg"]}, {"parents": np.array(parents, dtype=np.int32),
-                                    "starts": np.array(starts, dtype=np.int64), "ids": ids})
+                                    "starts": np.array(starts, dtype=np.int64), "ids": ids,
+                                    "link_ptr": link_ptr, "link_rows": link_rows})
         return {"documents": len(docs), "passages": len(parents)}
 
     def open(self, path: Path) -> "WhooshSearcher":
@@ -173,6 +185,7 @@ class WhooshSearcher:
     """Ranks with the array postings, reads records, filters and explanations from Whoosh."""
 
     def __init__(self, path: Path):
+        import numpy as np
         from whoosh import index
 
         from .postings import Postings
@@ -182,6 +195,9 @@ class WhooshSearcher:
         self.starts = self.post.extra("starts")
         self.ids = self.post.extra("ids")
         self.ndocs = self.post.n("doc")
+        link_ptr = self.post.extra("link_ptr")
+        self.link_rows = np.asarray(self.post.extra("link_rows"))
+        self.link_src = np.repeat(np.arange(self.ndocs), np.diff(link_ptr))
         self._sets: dict = {}
 
     def close(self) -> None:
@@ -240,11 +256,16 @@ class WhooshSearcher:
             dscore = np.where(allowed, dscore, 0.0)
             best = np.where(allowed, best, 0.0)
         combined = dscore + PASSAGE_WEIGHT * best
+        if LINK_WEIGHT and len(self.link_rows):
+            lift = np.zeros(self.ndocs)
+            np.maximum.at(lift, self.link_src, combined[self.link_rows])
+            combined = combined + LINK_WEIGHT * np.where(combined > 0, lift, 0.0)
         k = min(top, int((combined > 0).sum()))
         if k == 0:
             return []
         idx = np.argpartition(-combined, k - 1)[:k] if k < len(combined) else np.arange(len(combined))
         idx = sorted((int(i) for i in idx if combined[i] > 0), key=lambda i: (-combined[i], i))
+        unit = self.post.idf("doc", 1) or 1.0
         hits = []
         for row in idx:
             stored = self.searcher.stored_fields(row)
@@ -258,7 +279,7 @@ class WhooshSearcher:
                 passage = data["passages"][int(np.argmax(pscore[a:a + n]))] if best[row] > 0 else ""
             matched = matched_words(q, data["text"])
             hits.append(Hit(id=stored["id"], type=stored["type"], title=data["title"], score=float(combined[row]),
-                            coverage=float(cover[row]),
+                            coverage=float(cover[row]), strength=float(combined[row]) / unit,
                             snippet=snippet(passage or data.get("summary") or data["text"], matched),
                             matched=matched, region=data.get("region"),
                             status=_status(data, filters.today) if stored["type"] == "policy" else None))

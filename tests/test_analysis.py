@@ -118,7 +118,14 @@ def test_homophone_question_finds_its_target(tree):
 def test_stopword_only_question_prints_no_match(tree, cli):
     result = cli("match", "--content", tree, "请问我们公司怎么办？")
     assert result.exit_code == 0
-    assert "没有找到" in result.output
+    assert "没有找到匹配的政策或问答" in result.output
+
+
+def test_a_not_a_question_forms_carry_no_content():
+    # 给不给 / 要不要 / 有没有 are how a question is asked, for any verb, not what it is about.
+    assert analysis.analyze_query("政府给不给补贴").words == analysis.analyze_query("政府补贴").words
+    assert "不要" not in analysis.analyze_query("养狗要不要办证").words
+    assert "_给不" not in {t.term for t in analysis.analyze_query("政府给不给补贴").terms}
 
 
 def test_fullwidth_question_matches(tree):

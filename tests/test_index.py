@@ -162,5 +162,7 @@ def test_bench_reports_every_figure_on_both_corpora(tmp_path):
     assert big["documents"] == 2 * small["documents"]
     for run in (small, big):
         assert run["build_seconds"] > 0 and 0 < run["p50_ms"] <= run["p95_ms"] and run["cold_seconds"] > 0
+        assert 0 < run["bm25_p50_ms"] <= run["bm25_p95_ms"]  # plain BM25 measured in the same run
         assert run["site"]["pages"] > 0 and run["site"]["search_index_bytes"] > 0
     assert report["ratios"]["documents"] == 2.0 and report["ratios"]["search_index_bytes"] > 1
+    assert report["ratios"]["p95_vs_bm25"] > 0

@@ -157,6 +157,47 @@ def test_text_output_and_no_match(tree, cli):
     assert "没有找到" in none.output
 
 
+def test_weak_match_is_labelled_and_nothing_is_said_clearly(tree, cli):
+    strong = cli("match", "--content", tree, "技改补助")
+    assert "没有找到有把握的匹配" not in strong.output and "[弱匹配]" not in strong.output
+    weak = cli("match", "--content", tree, "项目")  # one common word: a candidate, not an answer
+    assert weak.exit_code == 0
+    assert weak.output.splitlines()[0].startswith("没有找到有把握的匹配")
+    assert "[弱匹配]" in weak.output and "zone-tech-upgrade-2025" in weak.output
+    none = cli("match", "--content", tree, "离婚房子分割")
+    assert "没有找到匹配的政策或问答" in none.output
+    # The JSON interface is unchanged: weak candidates are still listed, with the fixed keys only.
+    js = cli("match", "--content", tree, "--json", "项目")
+    [result] = json.loads(js.output)["results"]
+    assert set(result) == {"id", "type", "title", "score", "snippet", "matched"}
+
+
+def test_policy_is_found_through_the_phrasing_of_the_faq_citing_it(make_tree):
+    same = "对完成备案的项目，按投资额的10%给予补助，单个项目最高500万元。"
+    root = make_tree({
+        "policies/p-cited.md": f"---\ntitle: 工业企业项目补助办法\n---\n{same}\n",
+        "policies/p-other.md": f"---\ntitle: 服务企业项目补助办法\n---\n{same}\n",
+        "faq/faq-robots.md": "---\nquestion: 机器换人有没有钱补？\npolicies: [p-cited]\n---\n可以申报项目补助。\n",
+    })
+    [hits] = matcher.match(root, ["机器换人"], types="policy")
+    assert ids(hits) == ["p-cited"]  # neither policy says 机器换人; only the FAQ citing one does
+    assert "机器换人" not in hits[0].snippet  # the FAQ's wording is evidence, never shown as policy text
+
+
+def test_faq_lifts_the_policy_it_cites(make_tree):
+    same = "对完成备案的项目，按投资额的10%给予补助。"
+    root = make_tree({
+        "policies/p-a.md": f"---\ntitle: 甲类企业补助办法\n---\n{same}\n",
+        "policies/p-b.md": f"---\ntitle: 乙类企业补助办法\n---\n{same}\n",
+        "faq/faq-x.md": "---\nquestion: 机器换人有没有钱？\npolicies: [p-b]\n---\n备案项目可以申请补助。\n",
+    })
+    [hits] = matcher.match(root, ["备案项目补助"])
+    order = [i for i in ids(hits) if i.startswith("p-")]
+    assert order == ["p-b", "p-a"]  # same text; p-b is cited by the FAQ that matches the question
+    [plain] = matcher.match(root, ["备案项目补助"], types="policy")  # the FAQ filtered out: no lift
+    assert plain[0].score == pytest.approx(plain[1].score)
+
+
 def test_missing_content_dir_is_a_clear_error(tmp_path, cli):
     r = cli("match", "--content", tmp_path / "nope", "技改")
     assert r.exit_code == 2 and "内容目录不存在" in r.output
@@ -176,6 +217,12 @@ def test_eval_reports_matcher_and_baseline(tree, tmp_path, cli):
     assert set(allg["bm25"]) >= {"recall@1", "recall@5", "mrr@10"}
     assert "style:colloquial" in report["groups"]
     assert allg["matcher"]["no_answer"] == 1
+    # No-answer recognition, both ways, in the same run.
+    assert allg["matcher"]["no_answer_recognised"] == 1 and allg["matcher"]["no_answer_recognised_rate"] == 1.0
+    assert allg["matcher"]["answerable_flagged"] == 0 and allg["matcher"]["answerable_flagged_rate"] == 0.0
+    assert "answerable_flagged" not in allg["bm25"]  # the baseline has no confidence to judge
+    text = cli("eval", "--content", tree, "--questions", qfile)
+    assert "识别为“没有有把握的匹配” 1 个" in text.output and "被误判" in text.output
 
 
 def test_eval_distractors_join_the_index(tree, make_tree, tmp_path, cli):
