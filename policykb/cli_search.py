@@ -75,7 +75,7 @@ def _print_hits(question: str, hits, color: bool) -> None:
 @index_option
 @click.option("--top", default=10, show_default=True, type=click.IntRange(1, 100), help="返回结果数")
 @click.option("--type", "rtype", type=click.Choice(["policy", "faq"]), default=None, help="只看政策或只看问答")
-@click.option("--region", default=None, help="只看某地区（地区路径中的任一级，如 滨海高新区）")
+@click.option("--region", default=None, help="只看适用于该地区企业的政策和问答：该地区本级及下辖地区、各上级地区和全国（可写地区路径中的任一级，如 滨海高新区）")
 @click.option("--all", "include_all", is_flag=True, help="包括已失效、已废止和草稿政策")
 @click.option("--json", "as_json", is_flag=True, help="每个问题输出一行 JSON")
 @click.argument("question")

@@ -26,7 +26,7 @@ from .engine import Filters, Hit, IndexDoc, get_engine
 from .paths import DEFAULT_CONTENT, cache_dir
 
 ENGINE = "whoosh"
-ENGINE_VERSION = "4"  # bump when the index layout or scoring inputs change
+ENGINE_VERSION = "5"  # bump when the index layout or scoring inputs change
 CACHE_KEEP = 6  # cached indexes kept per profile
 
 # A record must contain this share of the question's idf-weighted terms to be shown at all:

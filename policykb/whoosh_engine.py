@@ -51,7 +51,7 @@ def _schema():
         return TEXT(analyzer=SpaceSeparatedTokenizer(), phrase=False)
     return Schema(id=ID(stored=True, unique=True), type=ID(stored=True),
                   title=text(), alt=text(), summary=text(), tags=text(), body=text(), asked=text(),
-                  region=KEYWORD(), state=ID(), expires=ID(), data=STORED())
+                  region=KEYWORD(), region_path=ID(), state=ID(), expires=ID(), data=STORED())
 
 
 def sentences(text: str) -> list[str]:
@@ -76,6 +76,15 @@ def windows(sents: list[str]) -> list[tuple[int, int]]:
             k += 1
         i = max(k, i + 1)
     return out
+
+
+NATIONAL = "全国"
+
+
+def region_path(region: str | None) -> str:
+    """The exact, normalised region path ("none" when the record names no region)."""
+    parts = [p.strip().replace(" ", "") for p in (region or "").split("/") if p.strip()]
+    return "/".join(parts) or "none"
 
 
 def region_terms(region: str | None) -> str:
@@ -155,7 +164,8 @@ class WhooshEngine:
         avg["asked"] = sum(have) / len(have) if have else 1.0
         for row, (doc, a) in enumerate(zip(docs, analysed)):
             writer.add_document(
-                id=doc.id, type=doc.type, region=region_terms(doc.region), state=doc.status or "auto",
+                id=doc.id, type=doc.type, region=region_terms(doc.region), region_path=region_path(doc.region),
+                state=doc.status or "auto",
                 expires=doc.expires.strftime("%Y%m%d") if doc.expires else "none",
                 **{f: " ".join(a[f]) for f in DOC_FIELDS},
                 data={"title": doc.title, "region": doc.region, "status": doc.status, "expires": doc.expires,
@@ -216,7 +226,7 @@ class WhooshSearcher:
         if f.types:
             mask &= self._docmask(Q.Or([Q.Term("type", t) for t in f.types]))
         if f.region:
-            mask &= self._docmask(Q.Term("region", f.region.strip().strip("/")))
+            mask &= self._region_mask(f.region)
         if not f.include_all:
             today = f.today.strftime("%Y%m%d")
             past = [Q.Term("expires", v) for v in s.reader().field_terms("expires") if v != "none" and v < today]
@@ -227,6 +237,20 @@ class WhooshSearcher:
         result = None if mask.all() else mask
         self._sets[key] = result
         return result
+
+    def _region_mask(self, region: str):
+        """Records that apply to a company in `region`: that region itself and anything under it,
+        every level above it (a zone's companies are covered by district, city and national
+        policies), national records, and records that name no region."""
+        from whoosh import query as Q
+        wanted = region_path(region)
+        paths = [p for p in self.searcher.reader().field_terms("region_path") if p != "none"]
+        inside = [p for p in paths if wanted in p.split("/") or p.startswith(wanted + "/") or p == wanted]
+        above = {"/".join(p.split("/")[:i]) for p in inside for i in range(1, len(p.split("/")))}
+        if "/" in wanted:
+            above |= {"/".join(wanted.split("/")[:i]) for i in range(1, len(wanted.split("/")))}
+        exact = [Q.Term("region_path", p) for p in {*above, NATIONAL, "none"}]
+        return self._docmask(Q.Or([Q.Term("region", wanted), *exact]))
 
     def _docmask(self, q):
         import numpy as np

@@ -95,13 +95,30 @@ def test_expired_and_draft_left_out_unless_all(tree):
     assert old.status == "expired"
 
 
-def test_type_and_region_filters(tree):
+def test_type_filter(tree):
     [faqs] = matcher.match(tree, ["设备补贴"], types="faq")
     assert ids(faqs) == ["faq-new-equipment"]
-    [zone] = matcher.match(tree, ["补助 贴息"], region="滨海高新区")
-    assert ids(zone) and all(h.region and "滨海高新区" in h.region for h in zone)
-    [city] = matcher.match(tree, ["贴息"], region="天津市")
-    assert "tj-loan-interest" in ids(city)
+
+
+def test_region_filter_keeps_what_applies_to_a_company_there(make_tree):
+    def policy(region):
+        line = f"region: {region}\n" if region else ""
+        return f"---\ntitle: 企业贷款贴息办法\n{line}---\n企业获得银行贷款的给予贴息。\n"
+    root = make_tree({
+        "policies/national.md": policy("全国"),
+        "policies/city.md": policy("天津市"),
+        "policies/district.md": policy("天津市/滨海新区"),
+        "policies/zone.md": policy("天津市/滨海新区/滨海高新区"),
+        "policies/other-district.md": policy("天津市/和平区"),
+        "policies/other-city.md": policy("北京市"),
+        "policies/unspecified.md": policy(None),
+    })
+    [zone] = matcher.match(root, ["贷款贴息"], region="滨海高新区")
+    assert set(ids(zone)) == {"national", "city", "district", "zone", "unspecified"}
+    [by_path] = matcher.match(root, ["贷款贴息"], region="天津市/滨海新区/滨海高新区")
+    assert set(ids(by_path)) == set(ids(zone))
+    [city] = matcher.match(root, ["贷款贴息"], region="天津市")  # the city and everything under it
+    assert set(ids(city)) == {"national", "city", "district", "zone", "other-district", "unspecified"}
 
 
 def test_issues_only_in_the_internal_profile(tree):
