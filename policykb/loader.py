@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import difflib
-import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -16,15 +15,13 @@ from pathlib import Path, PurePosixPath
 import yaml
 from pydantic import ValidationError
 
+from .contentfiles import LOADER_VERSION, TAXONOMY_FILE, fingerprint, iter_record_files  # noqa: F401 (re-exported)
 from .diagnostics import ERROR, INFO, WARNING, Diagnostic
 from .models import FOLDERS, KNOWN_FIELDS, LIST_FIELDS, MODELS, RESERVED, Faq, Issue, Policy, Record
 from .taxonomy import DEFAULT, Taxonomy
 
-TAXONOMY_FILE = "taxonomy.yml"
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _FRONT = re.compile(r"\A---[ \t]*\n(.*?)^---[ \t]*$\n?", re.S | re.M)
-_SKIP_NAMES = {"readme.md"}  # editors' notes inside content folders are not records
-LOADER_VERSION = "1"  # bump when parsing changes what records contain (invalidates caches)
 NESTED_MODELS = {"apply": "Apply", "review": "Review", "history": "HistoryEntry"}
 
 
@@ -287,19 +284,6 @@ def load_record(path: Path, relpath: str, kind: str, shown: str, diags: list[Dia
     return model.model_validate(record_kw)
 
 
-def iter_record_files(root: Path):
-    """(path, relpath, kind) for every record file, in a stable order."""
-    for folder, kind in FOLDERS.items():
-        base = root / folder
-        if not base.is_dir():
-            continue
-        for path in sorted(base.rglob("*.md")):
-            rel = path.relative_to(root)
-            if any(part.startswith(".") for part in rel.parts) or path.name.lower() in _SKIP_NAMES:
-                continue
-            yield path, rel.as_posix(), kind
-
-
 def load_content(root, *, include_issues: bool = True) -> Content:
     """Load a content tree. `include_issues=False` skips problem records (public builds)."""
     shown_root = PurePosixPath(str(root))
@@ -321,14 +305,3 @@ def load_content(root, *, include_issues: bool = True) -> Content:
             buckets[kind].append(record)
     content.diagnostics = diags
     return content
-
-
-def fingerprint(root) -> str:
-    """Hash of everything the loader reads: changes whenever any record or the taxonomy changes."""
-    root = Path(root)
-    h = hashlib.sha256(f"policykb-loader-{LOADER_VERSION}\n".encode())
-    files = [(root / TAXONOMY_FILE, TAXONOMY_FILE)] if (root / TAXONOMY_FILE).is_file() else []
-    files += [(p, rel) for p, rel, _ in iter_record_files(root)]
-    for path, rel in files:
-        h.update(rel.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
-    return h.hexdigest()

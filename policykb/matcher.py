@@ -88,9 +88,10 @@ def _root(content_root) -> Path:
 
 def index_key(content_root, *, internal: bool = False, extra_roots: Sequence = ()) -> dict:
     """What an index must have been built from to be fresh."""
-    from .loader import fingerprint
+    from .contentfiles import fingerprint
     roots = [_root(content_root), *map(Path, extra_roots)]
-    fps = [fingerprint(r) for r in roots]
+    memo = cache_dir() / "fingerprints"
+    fps = [fingerprint(r, memo_dir=memo) for r in roots]
     parts = [ENGINE, ENGINE_VERSION, analysis.resources_hash(), "internal" if internal else "public", *fps]
     return {"key": hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20], "fingerprint": fps[0],
             "extra_fingerprints": fps[1:], "internal": internal}

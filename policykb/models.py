@@ -215,7 +215,7 @@ class Issue(Record):
 
 
 MODELS = {"policy": Policy, "faq": Faq, "issue": Issue}
-FOLDERS = {"policies": "policy", "faq": "faq", "issues": "issue"}
+from .contentfiles import FOLDERS  # noqa: E402  (one definition, shared with file discovery)
 REQUIRED = {"policy": ("title",), "faq": ("question",), "issue": ("title", "received", "category", "status")}
 RECOMMENDED = {"policy": ("doc_number", "issuer", "region", "published", "categories", "summary"),
                "faq": ("categories",), "issue": ()}

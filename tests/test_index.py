@@ -166,3 +166,17 @@ def test_bench_reports_every_figure_on_both_corpora(tmp_path):
         assert run["site"]["pages"] > 0 and run["site"]["search_index_bytes"] > 0
     assert report["ratios"]["documents"] == 2.0 and report["ratios"]["search_index_bytes"] > 1
     assert report["ratios"]["p95_vs_bm25"] > 0
+
+
+def test_fingerprint_memo_never_hides_an_edit(make_tree, tmp_path):
+    from policykb.contentfiles import fingerprint
+    root = make_tree({"policies/a.md": "---\ntitle: 甲\n---\n正文\n"})
+    memo = tmp_path / "memo"
+    first = fingerprint(root, memo_dir=memo)
+    assert first == fingerprint(root) and len(list(memo.iterdir())) == 1
+    assert fingerprint(root, memo_dir=memo) == first  # answered from the memo
+    (root / "policies/a.md").write_text("---\ntitle: 乙\n---\n正文\n", encoding="utf-8")
+    assert fingerprint(root, memo_dir=memo) == fingerprint(root) != first
+    (root / "faq").mkdir()
+    (root / "faq/q.md").write_text("---\nquestion: 问？\n---\n答。\n", encoding="utf-8")
+    assert fingerprint(root, memo_dir=memo) == fingerprint(root) != first
