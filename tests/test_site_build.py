@@ -414,3 +414,17 @@ def test_bench_site_reports_build_time_and_index_size(tree):
     figures = bench_site(tree)
     assert figures["site_build_seconds"] > 0 and figures["search_index_bytes"] > 1000
     assert figures["policies"] == 5  # drafts are not built
+
+
+def test_build_never_replaces_a_folder_it_did_not_build(tree, tmp_path, cli):
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "notes.txt").write_text("重要", encoding="utf-8")
+    r = cli("build", "--content", tree, "--out", victim, "--today", "2026-11-22")
+    assert r.exit_code != 0 and "不是 policykb build 生成的网站" in r.output
+    assert (victim / "notes.txt").read_text(encoding="utf-8") == "重要"
+    site = tmp_path / "site"
+    for _ in range(2):  # an earlier build may be replaced
+        r = cli("build", "--content", tree, "--out", site, "--today", "2026-11-22")
+        assert r.exit_code == 0, r.output
+    assert (site / "index.html").is_file() and (site / ".policykb-site").is_file()

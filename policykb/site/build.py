@@ -152,8 +152,19 @@ def _run_mkdocs(config_path: Path, site_dir: Path, verbose: bool) -> None:
         log.setLevel(level)
 
 
+MARKER = ".policykb-site"  # written into every built site: only such a folder may be replaced
+
+
+def check_out_dir(out: Path) -> None:
+    """Refuse to replace a folder that is not an earlier build (`--out content` must not wipe content)."""
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MARKER).is_file())):
+        raise BuildError(f"输出目录 {out} 已存在，且不是 policykb build 生成的网站，为免误删没有覆盖。"
+                         f"请换一个输出目录，或先手工清空它。")
+
+
 def _swap(tmp: Path, out: Path) -> None:
     """Put the new site in place; the old one is removed only once the new one is there."""
+    (tmp / MARKER).write_text("policykb build\n", encoding="utf-8")
     old = None
     if out.exists():
         old = out.with_name(f".{out.name}.old-{os.getpid()}")
@@ -174,6 +185,7 @@ def build_site(content_dir, out: Path | None = None, *, profile: str = "public",
     today = today or dt.date.today()
     root = Path(content_dir)
     out = Path(out) if out else DEFAULT_OUT[profile]
+    check_out_dir(out)
     internal = profile == "internal"
     # Public pages are rendered from a load that never reads problem records.
     content = load_content(root, include_issues=internal)
