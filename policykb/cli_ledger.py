@@ -468,7 +468,8 @@ def promote_cmd(issue_id, faq_id, by, date, commit, content_dir):
     click.echo(f"已生成问答草稿 {result.faq_path}（来自诉求 {issue_id}），诉求已关联 faq: {result.faq_id}")
     if result.removed:
         click.echo("已去除：" + "、".join(f"{k}“{v}”" for k, v in result.removed))
-    click.echo("发布前请人工审阅问题和答复的措辞。")
+    click.echo("这是草稿（draft: true）：不会发布到网站，也不会出现在匹配结果中。请审阅问题和答复的措辞、"
+               "确认没有企业身份信息后，删除 draft 这一行即可发布。")
     _maybe_commit(result.change, commit)
 
 

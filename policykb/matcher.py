@@ -26,7 +26,7 @@ from .engine import Filters, Hit, IndexDoc, get_engine
 from .paths import DEFAULT_CONTENT, cache_dir
 
 ENGINE = "whoosh"
-ENGINE_VERSION = "5"  # bump when the index layout or scoring inputs change
+ENGINE_VERSION = "6"  # bump when the index layout or scoring inputs change
 CACHE_KEEP = 6  # cached indexes kept per profile
 
 # A record must contain this share of the question's idf-weighted terms to be shown at all:
@@ -49,6 +49,8 @@ def citing_faqs(content) -> dict[str, list]:
     """Policy id -> the published FAQs that cite it (faq.policies)."""
     out: dict[str, list] = {}
     for f in content.faqs:
+        if f.draft:
+            continue
         for pid in getattr(f, "policies", None) or []:
             out.setdefault(pid, []).append(f)
     return out
@@ -71,6 +73,7 @@ def index_docs(content, *, internal: bool = False) -> list[IndexDoc]:
     for f in content.faqs:
         docs.append(IndexDoc(id=f.id, type="faq", title=f.question or f.id, alt=list(f.aliases),
                              tags=list(f.categories), body=f.body, region=f.region,
+                             status="draft" if f.draft else None,
                              links=list(getattr(f, "policies", None) or []),
                              meta={"updated": f.updated, "categories": f.categories, "relpath": f.relpath}))
     if internal:

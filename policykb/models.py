@@ -184,6 +184,7 @@ class Faq(Record):
     department: Text = None
     region: Text = None
     updated: Date = None
+    draft: Optional[bool] = None  # project addition: not published or matched until an editor removes it
 
 
 class Issue(Record):

@@ -64,7 +64,8 @@ def promote(content_root: Path, issue_id: str, *, faq_id: str | None = None, by:
     cats = [c for p in policies for c in p.categories if c in allowed]
     if not cats and CATEGORY_FOR_FAQ.get(issue.category) in allowed:
         cats = [CATEGORY_FOR_FAQ[issue.category]]
-    data = {"question": q.text}
+    # A draft until an editor has read it: the rewrite is rule-based and may miss an identity.
+    data = {"draft": True, "question": q.text}
     if title.text and title.text != q.text:
         data["aliases"] = [title.text]
     data["categories"] = list(dict.fromkeys(cats))

@@ -286,7 +286,11 @@ def check_references(content: Content, today: dt.date) -> list[Diagnostic]:
                     out.append(_d(content, rec, where, ERROR, "self-ref",
                                   f"“{key}” 引用了本文件自己（{ref}）。请删除这一项。"))
                 elif want in kinds.get(ref, {}):
-                    continue
+                    target = kinds[ref][want]
+                    if rec.kind == "faq" and not rec.draft and target.kind == "policy" and target.status == "draft":
+                        out.append(_d(content, rec, where, WARNING, "cites-draft",
+                                      f"已发布的问答引用了草稿政策 “{ref}”，网站上不会显示这条政策，答案却可能在讲它。"
+                                      f"请等政策发布后再引用，或把这条问答也标为 draft: true。"))
                 elif ref in kinds:
                     other = next(iter(kinds[ref].values()))
                     out.append(_d(content, rec, where, ERROR, "wrong-ref-kind",

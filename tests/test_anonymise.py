@@ -122,6 +122,27 @@ def test_promote_writes_anonymised_faq(tree, cli):
     assert issue_text == RESOLVED.replace("policies: [zone-parking]\n", "policies: [zone-parking]\nfaq: [faq-2026-0001]\n")
 
 
+def test_promoted_faq_is_a_draft_until_an_editor_removes_the_line(tree, cli, tmp_path):
+    from policykb import matcher
+    from policykb.site.build import build_site
+    r = cli("faq", "promote", "2026-0001", "--content", tree, "--date", "2026-03-25", "--by", "李明")
+    assert r.exit_code == 0 and "draft" in r.output
+    faq_path = tree / "faq/faq-2026-0001.md"
+    assert load_content(tree).by_id["faq-2026-0001"].draft is True
+    site = build_site(tree, tmp_path / "site", today=dt.date(2026, 3, 26)).out
+    assert "faq-2026-0001" not in "".join(p.read_text(encoding="utf-8", errors="ignore")
+                                          for p in site.rglob("*") if p.is_file())
+    [hits] = matcher.match(tree, ["员工停车位不够"])
+    assert "faq-2026-0001" not in [h.id for h in hits]
+    [hits] = matcher.match(tree, ["员工停车位不够"], include_all=True)
+    assert "faq-2026-0001" in [h.id for h in hits]
+    faq_path.write_text(faq_path.read_text(encoding="utf-8").replace("draft: true\n", ""), encoding="utf-8")
+    [hits] = matcher.match(tree, ["员工停车位不够"])
+    assert "faq-2026-0001" in [h.id for h in hits]
+    site = build_site(tree, tmp_path / "site", today=dt.date(2026, 3, 26)).out
+    assert any("faq-2026-0001" in p.read_text(encoding="utf-8") for p in (site / "faq").rglob("*.html"))
+
+
 def test_promote_refusals(tree, cli):
     r = cli("faq", "promote", "2026-0002", "--content", tree)
     assert r.exit_code == 1 and "尚未办结" in r.output

@@ -513,3 +513,16 @@ def test_bundled_copy_reports_each_breakage(bundled_copy, cli):
                  (first.relative_to(bundled_copy).as_posix(), 1, "duplicate-id")}
     # whatever state the bundled content is in, exactly these new errors appear
     assert parse_text(r.output, bundled_copy) - before == expected
+
+
+def test_published_faq_citing_a_draft_policy_is_a_warning(make_tree):
+    from policykb.loader import load_content
+    from policykb.validate import validate
+    root = make_tree({
+        "policies/p-draft.md": "---\ntitle: 征求意见稿\nstatus: draft\n---\n正文\n",
+        "faq/q-pub.md": "---\nquestion: 问？\npolicies:\n  - p-draft\n---\n答。\n",
+        "faq/q-draft.md": "---\nquestion: 问？\ndraft: true\npolicies: [p-draft]\n---\n答。\n",
+    })
+    found = [(d.path.split("/")[-1], d.line, d.severity) for d in validate(load_content(root))
+             if d.code == "cites-draft"]
+    assert found == [("q-pub.md", 4, "warning")]

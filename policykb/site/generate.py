@@ -130,8 +130,9 @@ def generate_docs(inp: SiteInput, docs: Path) -> dict:
     docs.mkdir(parents=True)
     shutil.copytree(ASSETS, docs / "assets")
     content, today = inp.content, inp.today
-    views = policy_views(content.policies, content.faqs, today=today, git=inp.git, edit_base=inp.edit_base)
-    faqs = faq_views(content.faqs, views, git=inp.git, edit_base=inp.edit_base)
+    published_faqs = [f for f in content.faqs if not f.draft]  # drafts wait for an editor's review
+    views = policy_views(content.policies, published_faqs, today=today, git=inp.git, edit_base=inp.edit_base)
+    faqs = faq_views(published_faqs, views, git=inp.git, edit_base=inp.edit_base)
     current = sorted((v for v in views.values() if v.current),
                      key=lambda v: (v.published or dt.date.min, v.id), reverse=True)
     archive = sorted((v for v in views.values() if not v.current),
