@@ -7,6 +7,8 @@ import importlib
 import click
 
 from . import cli_zh
+from .console import EXIT_ERRORS, fail, print_diagnostics
+from .diagnostics import ContentInvalid
 
 cli_zh.install()
 # command name -> (module, attribute); each area owns its module.
@@ -53,6 +55,13 @@ class LazyGroup(click.Group):
             if e.name != module:
                 raise  # a real missing dependency must surface, not look like an unknown command
             return None
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except ContentInvalid as e:  # any command that indexes content stops on invalid content
+            print_diagnostics(e.diagnostics, stream="err")
+            fail(str(e), EXIT_ERRORS)
 
     def format_commands(self, ctx, formatter):
         rows = [(name, HELP.get(name, "")) for name in self.list_commands(ctx)]

@@ -21,10 +21,11 @@ index_option = click.option("--index", "index_dir", type=click.Path(file_okay=Fa
 
 
 def _check_root(path: str) -> Path:
-    root = Path(path)
-    if not root.is_dir():
-        fail(f"内容目录不存在：{path}。请用 --content 指定含 policies/ 和 faq/ 的目录。")
-    return root
+    from .contentfiles import ContentRootError, require_content_root
+    try:
+        return require_content_root(path)
+    except ContentRootError as e:
+        fail(str(e))
 
 
 def _busy(e) -> None:

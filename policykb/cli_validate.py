@@ -11,7 +11,6 @@ import click
 from .console import EXIT_ERRORS, EXIT_OK, content_option, fail, print_diagnostics
 from .diagnostics import ERROR, INFO, WARNING, sort_key
 from .loader import ContentRootError, load_content
-from .models import FOLDERS
 from .validate import count_files
 from .validate import validate as run_rules
 
@@ -47,8 +46,6 @@ def validate(content_dir, strict, fmt, today):
         content = load_content(root)
     except ContentRootError as e:
         fail(str(e))
-    if not any((content.root / folder).is_dir() for folder in FOLDERS):
-        fail(f"内容目录 {root} 中没有 policies/、faq/ 或 issues/ 文件夹。请用 --content 指定正确的内容目录。")
     diags = run_rules(content, today)
     if strict:
         diags = [dataclasses.replace(d, severity=ERROR) if d.severity == WARNING else d for d in diags]

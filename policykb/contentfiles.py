@@ -15,6 +15,20 @@ LOADER_VERSION = "1"  # bump when parsing changes what records contain (invalida
 _SKIP_NAMES = {"readme.md"}  # editors' notes inside content folders are not records
 
 
+class ContentRootError(Exception):
+    """The content root itself is unusable (missing, not a folder, no content folders)."""
+
+
+def require_content_root(root) -> Path:
+    root = Path(root)
+    if not root.is_dir():
+        raise ContentRootError(f"内容目录不存在或不是文件夹：{root}")
+    if not any((root / folder).is_dir() for folder in FOLDERS):
+        raise ContentRootError(f"内容目录 {root} 中没有 policies/、faq/ 或 issues/ 文件夹。"
+                               f"请用 --content 指定正确的内容目录。")
+    return root
+
+
 def iter_record_files(root: Path):
     """(path, relpath, kind) for every record file, in a stable order; hidden folders skipped."""
     root = Path(root)

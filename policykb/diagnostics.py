@@ -26,6 +26,15 @@ class Diagnostic:
         return asdict(self)
 
 
+class ContentInvalid(Exception):
+    """Content with validation errors reached a step that must not use it (index, build)."""
+
+    def __init__(self, diagnostics, what: str = "没有建立索引"):
+        super().__init__(f"内容有 {len(diagnostics)} 处错误，{what}。请先修正上面列出的问题"
+                         f"（policykb validate 可查看全部问题）。")
+        self.diagnostics = diagnostics
+
+
 def sort_key(d: Diagnostic):
     return (d.path, d.line, _ORDER[d.severity], d.code)
 

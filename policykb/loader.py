@@ -15,7 +15,8 @@ from pathlib import Path, PurePosixPath
 import yaml
 from pydantic import ValidationError
 
-from .contentfiles import LOADER_VERSION, TAXONOMY_FILE, fingerprint, iter_record_files  # noqa: F401 (re-exported)
+from .contentfiles import (LOADER_VERSION, TAXONOMY_FILE, ContentRootError,  # noqa: F401 (re-exported)
+                           fingerprint, iter_record_files, require_content_root)
 from .diagnostics import ERROR, INFO, WARNING, Diagnostic
 from .models import FOLDERS, KNOWN_FIELDS, LIST_FIELDS, MODELS, RESERVED, Faq, Issue, Policy, Record
 from .taxonomy import DEFAULT, Taxonomy
@@ -23,10 +24,6 @@ from .taxonomy import DEFAULT, Taxonomy
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _FRONT = re.compile(r"\A---[ \t]*\n(.*?)^---[ \t]*$\n?", re.S | re.M)
 NESTED_MODELS = {"apply": "Apply", "review": "Review", "history": "HistoryEntry"}
-
-
-class ContentRootError(Exception):
-    """The content root itself is unusable (missing, not a folder)."""
 
 
 class _InvalidDate(str):
@@ -287,9 +284,7 @@ def load_record(path: Path, relpath: str, kind: str, shown: str, diags: list[Dia
 def load_content(root, *, include_issues: bool = True) -> Content:
     """Load a content tree. `include_issues=False` skips problem records (public builds)."""
     shown_root = PurePosixPath(str(root))
-    root = Path(root)
-    if not root.is_dir():
-        raise ContentRootError(f"内容目录不存在或不是文件夹：{root}")
+    root = require_content_root(root)
     diags: list[Diagnostic] = []
     content = Content(root=root.resolve(), shown_root=shown_root, taxonomy=load_taxonomy(root, shown_root, diags))
     buckets = {"policy": content.policies, "faq": content.faqs, "issue": content.issues}

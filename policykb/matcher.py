@@ -110,20 +110,32 @@ def is_stale(index_dir: Path, key: dict) -> bool:
     return gen is None or gen.manifest.get("key") != key["key"]
 
 
+def _load_valid(root: Path, include_issues: bool):
+    """content/ -> loader -> validator -> index: an index never holds what validation rejects."""
+    from .diagnostics import ERROR, ContentInvalid
+    from .loader import load_content
+    from .validate import validate
+    content = load_content(root, include_issues=include_issues)
+    errors = [d for d in validate(content) if d.severity == ERROR]
+    if errors:
+        raise ContentInvalid(errors)
+    return content
+
+
 def build_index(content_root=None, index_dir=None, *, internal: bool = False, extra_roots: Sequence = (),
                 key: dict | None = None) -> index_store.Generation:
-    """Build a fresh index and swap it in. Raises index_store.IndexBusy if another build runs."""
-    from .loader import load_content
+    """Build a fresh index and swap it in. Raises index_store.IndexBusy if another build runs,
+    ContentInvalid if the content has validation errors."""
     root = _root(content_root)
     key = key or index_key(root, internal=internal, extra_roots=extra_roots)
     index_dir = Path(index_dir) if index_dir else default_index_dir(key)
     with index_store.write_lock(index_dir):
         started = time.perf_counter()
-        content = load_content(root, include_issues=internal)
+        content = _load_valid(root, include_issues=internal)
         docs = index_docs(content, internal=internal)
         seen = {d.id for d in docs}
         for extra in extra_roots:
-            for d in index_docs(load_content(Path(extra), include_issues=False)):
+            for d in index_docs(_load_valid(Path(extra), include_issues=False)):
                 if d.id not in seen:
                     seen.add(d.id)
                     docs.append(d)

@@ -1,7 +1,7 @@
 """Content rules: every check beyond what the loader can see in one file.
 
 `validate(content, today)` returns the loader's diagnostics plus the rule diagnostics,
-sorted by place. The site build and the index call it too, so rules live only here.
+sorted by place. The site build and the search index call it too (and stop on errors), so rules live only here.
 Each rule's code, severity and reasoning are explained for editors in docs/editor-guide.md
 (tests/test_validate.py keeps the two in step).
 """

@@ -180,3 +180,22 @@ def test_fingerprint_memo_never_hides_an_edit(make_tree, tmp_path):
     (root / "faq").mkdir()
     (root / "faq/q.md").write_text("---\nquestion: 问？\n---\n答。\n", encoding="utf-8")
     assert fingerprint(root, memo_dir=memo) == fingerprint(root) != first
+
+
+def test_no_index_is_built_from_content_that_fails_validation(make_tree, tmp_path):
+    from conftest import run_policykb
+    root = make_tree({"policies/p.md": "---\ntitle: 技术改造补助\ncategories: [科技创心]\n---\n正文\n"})
+    index = tmp_path / "index"
+    for args in (["index", "--index", index], ["match", "--index", index, "技术改造"]):
+        r = run_policykb(*args, "--content", root)
+        assert r.returncode == 1, r.stderr
+        assert "p.md:3: 错误[unknown-term]" in r.stderr and "没有建立索引" in r.stderr
+    assert not index.exists() or not any(index.glob("gen-*"))
+
+
+def test_a_folder_without_content_folders_is_refused(tmp_path):
+    from conftest import run_policykb
+    (tmp_path / "empty").mkdir()
+    for cmd in (["index"], ["match", "技改"], ["validate"], ["build", "--out", tmp_path / "out"]):
+        r = run_policykb(*cmd, "--content", tmp_path / "empty")
+        assert r.returncode == 2 and "没有 policies/、faq/ 或 issues/" in r.stderr, (cmd, r.stderr)
