@@ -58,6 +58,9 @@ TREE = {
         received: 2026-01-05
         category: 生产配套
         status: resolved
+        department: 供电公司
+        due: 2026-04-30
+        closed_on: 2026-03-30
         enterprise: 某某精密机械有限公司
         resolution: 协调供电公司开辟绿色通道，三个月内完成线路接入。
         ---
