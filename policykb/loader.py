@@ -7,6 +7,7 @@ could be read, so later checks see the whole tree in one run.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import difflib
 import re
 from dataclasses import dataclass, field
@@ -193,12 +194,16 @@ def _keypath(loc) -> str:
 
 
 def _delete(data: dict, loc: tuple) -> None:
-    """Drop the value at loc so the record can load without it."""
+    """Drop the value at loc so the record can load without it. A bad list item becomes an
+    empty one rather than vanishing, so later items keep their numbers in messages."""
     try:
         target = data
         for p in loc[:-1]:
             target = target[p]
-        del target[loc[-1]]
+        if isinstance(target, list):
+            target[loc[-1]] = {}
+        else:
+            del target[loc[-1]]
     except (KeyError, IndexError, TypeError):
         data.pop(loc[0], None)
 
@@ -213,6 +218,9 @@ def _type_message(err: dict) -> tuple[str, str]:
         hint = difflib.get_close_matches(str(err["input"]), allowed, n=1, cutoff=0.3)
         tip = f"是否应为 “{hint[0]}”？" if hint else ""
         return "bad-value", f"“{key}” 的值 “{err['input']}” 不在允许范围内（{'、'.join(allowed)}）。{tip}请改为其中之一。"
+    if kind == "pkb_text" and isinstance(err.get("input"), (dt.date, bool)):
+        return "wrong-type", (f"“{key}” 应为文本，但 “{err['input']}” 被 YAML 读成了日期或真假值。"
+                              f"请给这个值加上引号，例如 {key}: \"{err['input']}\"。")
     if kind in ("pkb_text",):
         return "wrong-type", f"“{key}” 应为文本，不能是列表或映射。请写成一行文字。"
     if kind in ("pkb_text_list", "list_type"):
@@ -249,8 +257,10 @@ def load_record(path: Path, relpath: str, kind: str, shown: str, diags: list[Dia
     fm, body, body_line = _split_front_matter(text)
     base = {"id": path.stem, "kind": kind, "relpath": relpath, "path": path, "body": body, "body_line": body_line}
     if fm is None:
-        diags.append(Diagnostic(shown, 1, ERROR, "no-front-matter",
-                                "文件开头没有 YAML 前置元数据。请在第一行写 “---”，随后写字段，再以 “---” 结束。"))
+        message = ("前置元数据只有开头的 “---”，没有结束的 “---”。请在最后一个字段之后另起一行写 “---”。"
+                   if text.startswith("---") else
+                   "文件开头没有 YAML 前置元数据。请在第一行写 “---”，随后写字段，再以 “---” 结束。")
+        diags.append(Diagnostic(shown, 1, ERROR, "no-front-matter", message))
         return model.model_validate({**base, "lines": {(): 1}, "body_line": 1})
     try:
         data, lines, dups = parse_yaml(fm, 2)

@@ -220,7 +220,8 @@ from .contentfiles import FOLDERS  # noqa: E402  (one definition, shared with fi
 REQUIRED = {"policy": ("title",), "faq": ("question",), "issue": ("title", "received", "category", "status")}
 RECOMMENDED = {"policy": ("doc_number", "issuer", "region", "published", "categories", "summary"),
                "faq": ("categories",), "issue": ()}
-LIST_FIELDS = {name for m in MODELS.values() for name, f in m.model_fields.items()
-               if f.annotation is not None and "list" in str(f.annotation).lower()}
+# Lists of text, where a single text is accepted as a one-item list (with a warning).
+LIST_FIELDS = {name for m in MODELS.values() for name, f in m.model_fields.items() if _text_list in
+               [getattr(x, "func", None) for x in f.metadata]}
 KNOWN_FIELDS = {kind: set(m.model_fields) - set(Record.model_fields) for kind, m in MODELS.items()}
 RESERVED = set(Record.model_fields)

@@ -167,7 +167,7 @@ def check_faq(content: Content, f: Faq) -> list[Diagnostic]:
                "问答没有答案：前置元数据之后的正文是空的。请在结尾的 “---” 下面写出答案。")]
 
 
-def check_issue(content: Content, r: Issue, today: dt.date) -> list[Diagnostic]:
+def check_issue(content: Content, r: Issue, today: dt.date, loader_lines: set = frozenset()) -> list[Diagnostic]:
     out = []
     iso = dt.date.isoformat
     st = r.status
@@ -213,15 +213,17 @@ def check_issue(content: Content, r: Issue, today: dt.date) -> list[Diagnostic]:
     if r.closed_on and r.closed_on > today:
         out.append(_d(content, r, ("closed_on",), WARNING, "future-date",
                       f"办结日期 closed_on {iso(r.closed_on)} 晚于今天。请核对日期。"))
-    out += _check_history(content, r, today)
+    out += _check_history(content, r, today, loader_lines)
     return out
 
 
-def _check_history(content: Content, r: Issue, today: dt.date) -> list[Diagnostic]:
+def _check_history(content: Content, r: Issue, today: dt.date, loader_lines: set) -> list[Diagnostic]:
     out = []
     iso = dt.date.isoformat
     previous = None
     for i, h in enumerate(r.history):
+        if (content.shown(r.relpath), r.line_of("history", i)) in loader_lines:
+            continue  # the loader already rejected this entry
         missing = [k for k in ("date", "action") if _empty(getattr(h, k))]
         if missing:
             out.append(_d(content, r, ("history", i), ERROR, "history-entry",
@@ -350,7 +352,7 @@ def validate(content: Content, today: dt.date | None = None) -> list[Diagnostic]
         elif isinstance(rec, Faq):
             diags += check_faq(content, rec)
         elif isinstance(rec, Issue):
-            diags += check_issue(content, rec, today)
+            diags += check_issue(content, rec, today, loader_lines)
     diags += check_duplicate_ids(content)
     diags += check_references(content, today)
     return sorted(diags, key=sort_key)

@@ -198,3 +198,27 @@ def test_fingerprint_follows_content(make_tree):
     assert fingerprint(root) == before
     (root / "policies" / "p.md").write_text(GOOD_POLICY.replace("10%", "12%"), encoding="utf-8")
     assert fingerprint(root) != before
+
+
+def test_messages_for_common_slips_point_at_the_right_place(make_tree):
+    from policykb.loader import load_content
+    from policykb.validate import validate
+    root = make_tree({
+        "policies/a.md": "---\ntitle: 2025-01-01\n---\n正文\n",
+        "policies/b.md": "---\ntitle: 没有结尾\n正文\n",
+        "issues/2026-0001.md": ("---\ntitle: t\nreceived: 2026-01-01\ncategory: 税费\nstatus: received\n"
+                                "history:\n  - foo\n  - date: 2026-01-02\n---\nx\n"),
+        "issues/2026-0002.md": ("---\ntitle: t\nreceived: 2026-01-01\ncategory: 税费\nstatus: received\n"
+                                "history: 已受理\n---\nx\n"),
+    })
+    got = {(d.path.split("/")[-1], d.line, d.code, d.severity): d.message
+           for d in validate(load_content(root)) if d.severity != "info"}
+    keys = sorted(got)
+    assert keys == [("2026-0001.md", 7, "wrong-type", "error"),        # the bad entry itself
+                    ("2026-0001.md", 8, "history-entry", "error"),     # the next one keeps its number
+                    ("2026-0002.md", 6, "wrong-type", "error"),        # one message, not a contradiction
+                    ("a.md", 2, "wrong-type", "error"),
+                    ("b.md", 1, "no-front-matter", "error")]
+    assert "第 2 条" in got[("2026-0001.md", 8, "history-entry", "error")]
+    assert "加上引号" in got[("a.md", 2, "wrong-type", "error")]
+    assert "没有结束的" in got[("b.md", 1, "no-front-matter", "error")]
