@@ -18,13 +18,12 @@ from pydantic import ValidationError
 
 from .contentfiles import (LOADER_VERSION, TAXONOMY_FILE, ContentRootError,  # noqa: F401 (re-exported)
                            fingerprint, iter_record_files, require_content_root)
-from .diagnostics import ERROR, INFO, WARNING, Diagnostic
-from .models import FOLDERS, KNOWN_FIELDS, LIST_FIELDS, MODELS, RESERVED, Faq, Issue, Policy, Record
+from .diagnostics import ERROR, WARNING, Diagnostic
+from .models import KNOWN_FIELDS, LIST_FIELDS, MODELS, RESERVED, Faq, Issue, Policy, Record
 from .taxonomy import DEFAULT, Taxonomy
 
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _FRONT = re.compile(r"\A---[ \t]*\n(.*?)^---[ \t]*$\n?", re.S | re.M)
-NESTED_MODELS = {"apply": "Apply", "review": "Review", "history": "HistoryEntry"}
 
 
 class _InvalidDate(str):
@@ -54,6 +53,7 @@ class Content:
     faqs: list[Faq] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    include_issues: bool = True  # False for public builds: problem records were never read
 
     def records(self) -> list[Record]:
         return [*self.policies, *self.faqs, *self.issues]
@@ -296,7 +296,8 @@ def load_content(root, *, include_issues: bool = True) -> Content:
     shown_root = PurePosixPath(str(root))
     root = require_content_root(root)
     diags: list[Diagnostic] = []
-    content = Content(root=root.resolve(), shown_root=shown_root, taxonomy=load_taxonomy(root, shown_root, diags))
+    content = Content(root=root.resolve(), shown_root=shown_root, taxonomy=load_taxonomy(root, shown_root, diags),
+                      include_issues=include_issues)
     buckets = {"policy": content.policies, "faq": content.faqs, "issue": content.issues}
     for path, rel, kind in iter_record_files(root):
         if kind == "issue" and not include_issues:

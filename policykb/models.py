@@ -21,13 +21,8 @@ SATISFACTION = ("满意", "基本满意", "不满意")
 # Steps of the loop that follow 办结 (closed_on): answering the company, its rating, 销号, notes.
 AFTER_CLOSURE_ACTIONS = ("反馈", "评价", "销号", "备注")
 
-POLICY_STATUS_LABEL = {"effective": "有效", "expired": "已失效", "repealed": "已废止", "draft": "草稿"}
-ISSUE_STATUS_LABEL = {"received": "已受理", "assigned": "已交办", "in_progress": "办理中",
-                      "resolved": "已解决", "explained": "已解释办结", "escalated": "已上报",
-                      "closed": "已销号"}
+from .labels import ISSUE_STATUS_LABEL, POLICY_STATUS_LABEL  # noqa: E402,F401 (re-exported)
 
-# Fields of a problem record that never leave the internal profile.
-PRIVATE_ISSUE_FIELDS = ("enterprise", "contact", "history")
 
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 PERIOD = re.compile(r"^\d+[dwmy]$")
@@ -216,7 +211,6 @@ class Issue(Record):
 
 
 MODELS = {"policy": Policy, "faq": Faq, "issue": Issue}
-from .contentfiles import FOLDERS  # noqa: E402  (one definition, shared with file discovery)
 REQUIRED = {"policy": ("title",), "faq": ("question",), "issue": ("title", "received", "category", "status")}
 RECOMMENDED = {"policy": ("doc_number", "issuer", "region", "published", "categories", "summary"),
                "faq": ("categories",), "issue": ()}

@@ -5,7 +5,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from .loader import Content
-from .stats import is_closed, is_overdue
+from .stats import is_overdue
 
 WEEK = 7
 
@@ -60,7 +60,7 @@ def build_report(content: Content, *, today: dt.date, days: int = 30) -> Report:
             owner = f"，负责人 {p.review.owner}" if p.review.owner else ""
             rep.review_due.append(Item(p.id, p.display_title, nxt, f"应于 {nxt} 复核{owner}", where))
     for i in content.issues:
-        if is_closed(i) or not i.due:
+        if i.is_closed or not i.due:
             continue
         where = content.shown(i.relpath)
         dept = i.department or "未交办"

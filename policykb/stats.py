@@ -10,7 +10,7 @@ import datetime as dt
 import statistics
 from collections.abc import Iterable
 
-from .models import CLOSED_STATUSES, Issue
+from .models import Issue
 
 # The figures, in display order, with the label a reader sees (site and CLI).
 FIGURES = {
@@ -39,12 +39,8 @@ def is_escalated(i: Issue) -> bool:
     return bool(i.escalated_to) or i.status == "escalated"
 
 
-def is_closed(i: Issue) -> bool:
-    return i.status in CLOSED_STATUSES
-
-
 def is_overdue(i: Issue, as_of: dt.date) -> bool:
-    return not is_closed(i) and i.due is not None and i.due < as_of
+    return not i.is_closed and i.due is not None and i.due < as_of
 
 
 def in_period(issues: Iterable[Issue], since: dt.date | None = None, until: dt.date | None = None) -> list[Issue]:
@@ -63,7 +59,7 @@ def compute_stats(issues: Iterable[Issue], *, since: dt.date | None = None, unti
     """The figures for one set of records (keys as in FIGURES; rates 0–1 or None)."""
     as_of = as_of or dt.date.today()
     recs = in_period(issues, since, until)
-    closed = [i for i in recs if is_closed(i)]
+    closed = [i for i in recs if i.is_closed]
     with_due = [i for i in closed if i.due is not None]
     timely = [i for i in with_due if i.closed_on is not None and i.closed_on <= i.due]
     rated = [i for i in recs if i.satisfaction]

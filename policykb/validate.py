@@ -14,7 +14,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from .diagnostics import ERROR, INFO, WARNING, Diagnostic, sort_key
-from .loader import TAXONOMY_FILE, Content, iter_record_files, load_content
+from .loader import TAXONOMY_FILE, Content, iter_record_files
 from .models import (AFTER_CLOSURE_ACTIONS, CLOSED_STATUSES, ISSUE_STATUS_LABEL, OPEN_STATUSES, PERIOD, POLICY_STATUS_LABEL,
                      RECOMMENDED, REQUIRED, Faq, Issue, Policy, Record)
 from .taxonomy import FIELD_VOCABULARY
@@ -267,16 +267,11 @@ def check_duplicate_ids(content: Content) -> list[Diagnostic]:
     return out
 
 
-def _issues_skipped(content: Content) -> bool:
-    """True when the tree has problem records that were not loaded (public builds)."""
-    return not content.issues and any(kind == "issue" for _, _, kind in iter_record_files(content.root))
-
-
 def check_references(content: Content, today: dt.date) -> list[Diagnostic]:
     kinds: dict[str, dict[str, Record]] = defaultdict(dict)
     for rec in content.records():
         kinds[rec.id].setdefault(rec.kind, rec)
-    skip_issues = _issues_skipped(content)
+    skip_issues = not content.include_issues  # public builds never load problem records
     out = []
     for rec in content.records():
         for (kind, key), want in REFERENCES.items():
@@ -363,8 +358,3 @@ def count_files(content: Content) -> int:
     n = sum(1 for _ in iter_record_files(content.root))
     return n + (1 if (Path(content.root) / TAXONOMY_FILE).is_file() else 0)
 
-
-def check_tree(root, today: dt.date | None = None, *, include_issues: bool = True):
-    """Load and validate in one call -> (content, diagnostics). Raises loader.ContentRootError."""
-    content = load_content(root, include_issues=include_issues)
-    return content, validate(content, today)

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..models import ISSUE_STATUS_LABEL, POLICY_STATUS_LABEL, Faq, Issue, Policy
-from ..stats import is_closed, is_overdue
+from ..stats import is_overdue
 from .gitdates import GitInfo
 
 APPLY_KEYS = ("department", "phone", "url", "deadline", "how")
@@ -237,7 +237,7 @@ def issue_views(issues: list[Issue], policies: dict[str, PolicyView], faqs: list
         overdue = is_overdue(i, today)
         out.append(IssueView(
             id=i.id, page=issue_page(i.id), title=i.display_title, record=i,
-            status_label=ISSUE_STATUS_LABEL.get(i.status or "", i.status or "未填写"), closed=is_closed(i),
+            status_label=ISSUE_STATUS_LABEL.get(i.status or "", i.status or "未填写"), closed=i.is_closed,
             overdue=overdue, days_overdue=(today - i.due).days if overdue else None,
             policies=[Link(policies[p].title, policies[p].page) for p in i.policies if p in policies],
             faqs=[Link(faq_by_id[f].question, faq_by_id[f].page, anchor=f) for f in i.faq if f in faq_by_id],
