@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from .console import EXIT_CANNOT_RUN, content_option, fail
-from .labels import POLICY_STATUS_LABEL
+from .statuses import POLICY_STATUS_LABEL
 
 TYPE_LABEL = {"policy": "政策", "faq": "问答", "issue": "诉求"}
 NO_MATCH = "没有找到匹配的政策或问答。可以换个说法、写得具体一些，或加 --all 查看已失效的政策。"

@@ -21,7 +21,7 @@ SATISFACTION = ("满意", "基本满意", "不满意")
 # Steps of the loop that follow 办结 (closed_on): answering the company, its rating, 销号, notes.
 AFTER_CLOSURE_ACTIONS = ("反馈", "评价", "销号", "备注")
 
-from .labels import ISSUE_STATUS_LABEL, POLICY_STATUS_LABEL  # noqa: E402,F401 (re-exported)
+from .statuses import ISSUE_STATUS_LABEL, POLICY_STATUS_LABEL, policy_status  # noqa: E402,F401 (re-exported)
 
 
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -159,11 +159,7 @@ class Policy(Record):
 
     def status_on(self, today: dt.date) -> str:
         """Explicit status, else derived from dates (the contract's default)."""
-        if self.status:
-            return self.status
-        if self.expires and self.expires < today:
-            return "expired"
-        return "effective"
+        return policy_status(self.status, self.expires, today)
 
     def is_current(self, today: dt.date) -> bool:
         return self.status_on(today) == "effective"

@@ -28,6 +28,7 @@ from typing import Iterable
 
 from . import analysis
 from .engine import Filters, Hit, IndexDoc
+from .statuses import policy_status
 
 # Global knobs (tuned on whole question sets, checked on two halves; never per question).
 FIELD_BOOST = {"title": 2.5, "alt": 2.0, "summary": 1.5, "tags": 0.7, "body": 1.0, "asked": 0.5}
@@ -329,10 +330,7 @@ class WhooshSearcher:
 
 
 def _status(data: dict, today: dt.date) -> str:
-    if data.get("status"):
-        return data["status"]
-    exp = data.get("expires")
-    return "expired" if exp and exp < today else "effective"
+    return policy_status(data.get("status"), data.get("expires"), today)
 
 
 def matched_words(q: analysis.AnalyzedQuery, text: str) -> list[str]:
