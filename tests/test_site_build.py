@@ -428,3 +428,12 @@ def test_build_never_replaces_a_folder_it_did_not_build(tree, tmp_path, cli):
         r = cli("build", "--content", tree, "--out", site, "--today", "2026-11-22")
         assert r.exit_code == 0, r.output
     assert (site / "index.html").is_file() and (site / ".policykb-site").is_file()
+
+
+def test_public_build_checks_faq_links_into_problem_records(make_tree, tmp_path, cli):
+    root = make_tree({"faq/q.md": "---\nquestion: 问？\nissues: [2099-9999]\n---\n答。\n",
+                      "issues/.keep": ""})
+    for profile in ("public", "internal"):
+        r = cli("build", "--content", root, "--profile", profile, "--out", tmp_path / profile, "--today", "2026-11-22")
+        assert r.exit_code == 1 and "q.md:3: 错误[dangling-ref]" in r.output, (profile, r.output)
+        assert r.output.count("dangling-ref") == 1

@@ -21,6 +21,7 @@ from ..diagnostics import ERROR, Diagnostic, has_errors
 from ..loader import load_content
 from ..paths import PROJECT_ROOT
 from ..stats import compute_stats, group_stats
+from ..validate import validate
 from .feed import FEED_FILE, atom_feed
 from .generate import Figures, SiteInput, generate_docs
 from .searchdict import site_user_dictionary
@@ -31,11 +32,6 @@ CONFIG_FILE = PROJECT_ROOT / "mkdocs.yml"
 EDITOR_GUIDE = PROJECT_ROOT / "docs" / "editor-guide.md"
 DEFAULT_OUT = {"public": PROJECT_ROOT / "build" / "site", "internal": PROJECT_ROOT / "build" / "site-internal"}
 SEARCH_INDEX = Path("search") / "search_index.json"
-
-try:  # the validator is its own area; build without it rather than not at all
-    from ..validate import validate as _validate
-except ImportError:  # pragma: no cover
-    _validate = None
 
 
 class BuildError(Exception):
@@ -58,18 +54,13 @@ class BuildResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
-def _check(content, today) -> list[Diagnostic]:
-    return _validate(content, today) if _validate else list(content.diagnostics)
-
-
 def _figures(root: Path, today: dt.date, profile: str, taxonomy, issues=None) -> tuple[Figures, list[Diagnostic]]:
     """Aggregate figures. On the public profile the problem records are loaded here, in a
     separate call, reduced to numbers and dropped: no record leaves this function."""
     diags: list[Diagnostic] = []
     if issues is None:
         full = load_content(root)
-        issue_dir = full.shown("issues") + "/"
-        diags = [d for d in _check(full, today) if d.path.startswith(issue_dir)]
+        diags = validate(full, today)  # the whole tree, so links into problem records are checked too
         issues = full.issues
     order = {t: n for n, t in enumerate(taxonomy.terms("issue_categories"))}
     by_category = group_stats(issues, "category", as_of=today)
@@ -189,9 +180,9 @@ def build_site(content_dir, out: Path | None = None, *, profile: str = "public",
     internal = profile == "internal"
     # Public pages are rendered from a load that never reads problem records.
     content = load_content(root, include_issues=internal)
-    diags = _check(content, today)
-    figures, issue_diags = _figures(root, today, profile, content.taxonomy, content.issues if internal else None)
-    diags += issue_diags
+    diags = validate(content, today)
+    figures, full_diags = _figures(root, today, profile, content.taxonomy, content.issues if internal else None)
+    diags = list(dict.fromkeys([*diags, *full_diags]))  # the public load's findings recur in the full one
     if has_errors(diags):
         n = sum(1 for d in diags if d.severity == ERROR)
         raise BuildError(f"内容有 {n} 处错误，网站未生成。请先修正上面列出的问题。", diags)
