@@ -47,6 +47,17 @@ def iter_record_files(root: Path):
             yield root / rel, rel, kind
 
 
+def misnamed_record_files(root: Path) -> list[str]:
+    """Relpaths that look like records but are skipped because the extension is not lower-case .md."""
+    out = []
+    for folder in FOLDERS:
+        for dirpath, dirnames, filenames in os.walk(os.path.join(root, folder)):
+            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+            rel_dir = os.path.relpath(dirpath, root).replace(os.sep, "/")
+            out += [f"{rel_dir}/{n}" for n in filenames if n.lower().endswith(".md") and not n.endswith(".md")]
+    return sorted(out)
+
+
 def _content_files(root: Path) -> list[tuple[Path, str]]:
     files = [(root / TAXONOMY_FILE, TAXONOMY_FILE)] if (root / TAXONOMY_FILE).is_file() else []
     return files + [(p, rel) for p, rel, _ in iter_record_files(root)]

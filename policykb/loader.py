@@ -17,7 +17,7 @@ import yaml
 from pydantic import ValidationError
 
 from .contentfiles import (LOADER_VERSION, TAXONOMY_FILE, ContentRootError,  # noqa: F401 (re-exported)
-                           fingerprint, iter_record_files, require_content_root)
+                           fingerprint, iter_record_files, misnamed_record_files, require_content_root)
 from .diagnostics import ERROR, WARNING, Diagnostic
 from .models import KNOWN_FIELDS, LIST_FIELDS, MODELS, RESERVED, Faq, Issue, Policy, Record
 from .taxonomy import DEFAULT, Taxonomy
@@ -309,5 +309,8 @@ def load_content(root, *, include_issues: bool = True) -> Content:
         record = load_record(path, rel, kind, shown, diags)
         if record is not None:
             buckets[kind].append(record)
+    for rel in misnamed_record_files(root):
+        diags.append(Diagnostic(str(shown_root / rel), 1, WARNING, "ignored-file",
+                                "扩展名不是小写的 .md，这个文件没有被读取。请把扩展名改为 .md。"))
     content.diagnostics = diags
     return content

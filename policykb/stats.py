@@ -84,7 +84,7 @@ def group_key(i: Issue, by: str) -> str:
     if by == "month":
         return i.received.strftime("%Y-%m") if i.received else UNSET
     if by not in GROUP_BY:
-        raise ValueError(f"unknown grouping {by!r}")
+        raise ValueError(f"未知的分组方式 {by!r}，应为 category、department、service_group 或 month。")
     return getattr(i, by) or UNSET
 
 
@@ -92,7 +92,7 @@ def group_stats(issues: Iterable[Issue], by: str, *, since: dt.date | None = Non
                 as_of: dt.date | None = None) -> dict[str, dict]:
     """{group: figures}, groups sorted by name; the period filter applies before grouping."""
     if by not in GROUP_BY:
-        raise ValueError(f"unknown grouping {by!r}")
+        raise ValueError(f"未知的分组方式 {by!r}，应为 category、department、service_group 或 month。")
     groups: dict[str, list[Issue]] = {}
     for i in in_period(issues, since, until):
         groups.setdefault(group_key(i, by), []).append(i)

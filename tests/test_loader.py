@@ -222,3 +222,12 @@ def test_messages_for_common_slips_point_at_the_right_place(make_tree):
     assert "第 2 条" in got[("2026-0001.md", 8, "history-entry", "error")]
     assert "加上引号" in got[("a.md", 2, "wrong-type", "error")]
     assert "没有结束的" in got[("b.md", 1, "no-front-matter", "error")]
+
+
+def test_upper_case_extension_is_reported_not_silently_skipped(make_tree):
+    from policykb.loader import load_content
+    root = make_tree({"policies/a.md": "---\ntitle: 甲\n---\n正文\n", "policies/sub/b.MD": "---\ntitle: 乙\n---\n正文\n"})
+    content = load_content(root)
+    assert [p.id for p in content.policies] == ["a"]
+    assert [(d.path[len(str(root)) + 1:], d.line, d.code, d.severity) for d in content.diagnostics] == [
+        ("policies/sub/b.MD", 1, "ignored-file", "warning")]
