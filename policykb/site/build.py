@@ -180,9 +180,10 @@ def build_site(content_dir, out: Path | None = None, *, profile: str = "public",
     internal = profile == "internal"
     # Public pages are rendered from a load that never reads problem records.
     content = load_content(root, include_issues=internal)
-    diags = validate(content, today)
+    # Internal: this load is the whole tree. Public: _figures loads and validates the whole tree
+    # (problem records included), which covers everything the public load could find.
     figures, full_diags = _figures(root, today, profile, content.taxonomy, content.issues if internal else None)
-    diags = list(dict.fromkeys([*diags, *full_diags]))  # the public load's findings recur in the full one
+    diags = validate(content, today) if internal else full_diags
     if has_errors(diags):
         n = sum(1 for d in diags if d.severity == ERROR)
         raise BuildError(f"内容有 {n} 处错误，网站未生成。请先修正上面列出的问题。", diags)
