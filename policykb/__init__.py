@@ -1,0 +1,7 @@
+"""policykb: a Git-backed knowledge base of enterprise-support policies, FAQs and the problem
+ledger. One folder per stage, imports going one way:
+
+    cli  ->  {site, search, ledger}  ->  content
+
+`paths` (where resources live) and `console` (CLI output helpers) are the shared top modules.
+"""

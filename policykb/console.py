@@ -5,8 +5,8 @@ import sys
 
 import click
 
-from .diagnostics import ERROR, INFO, WARNING, sort_key
-from .paths import DEFAULT_CONTENT
+from policykb.content.diagnostics import ERROR, INFO, WARNING, sort_key
+from policykb.paths import DEFAULT_CONTENT
 
 EXIT_OK, EXIT_ERRORS, EXIT_CANNOT_RUN = 0, 1, 2
 

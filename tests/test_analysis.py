@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from policykb import analysis, matcher
+from policykb.search import analysis, matcher
 
 TREE = {
     "policies/zone-tech-upgrade.md": """

@@ -6,11 +6,11 @@ import datetime as dt
 import pytest
 
 from conftest import git
-from policykb.anonymise import anonymise, names_in
-from policykb.ledger import LedgerError
-from policykb.loader import load_content
-from policykb.promote import promote
-from policykb.validate import validate
+from policykb.ledger.anonymise import anonymise, names_in
+from policykb.ledger.lifecycle import LedgerError
+from policykb.content.loader import load_content
+from policykb.ledger.promote import promote
+from policykb.content.validate import validate
 
 PLANTED = {
     "mobile": "13812345678",
@@ -123,7 +123,7 @@ def test_promote_writes_anonymised_faq(tree, cli):
 
 
 def test_promoted_faq_is_a_draft_until_an_editor_removes_the_line(tree, cli, tmp_path):
-    from policykb import matcher
+    from policykb.search import matcher
     from policykb.site.build import build_site
     r = cli("faq", "promote", "2026-0001", "--content", tree, "--date", "2026-03-25", "--by", "李明")
     assert r.exit_code == 0 and "draft" in r.output

@@ -6,13 +6,13 @@ import re
 import pytest
 
 from conftest import PROJECT
-from policykb.diagnostics import SEVERITY_LABEL
-from policykb.models import (ISSUE_STATUSES, KNOWN_FIELDS, POLICY_STATUSES, REQUIRED, SATISFACTION, Apply,
+from policykb.content.diagnostics import SEVERITY_LABEL
+from policykb.content.models import (ISSUE_STATUSES, KNOWN_FIELDS, POLICY_STATUSES, REQUIRED, SATISFACTION, Apply,
                              HistoryEntry, Review)
-from policykb.taxonomy import DEFAULT
+from policykb.content.taxonomy import DEFAULT
 
 GUIDE = (PROJECT / "docs" / "editor-guide.md").read_text(encoding="utf-8")
-SOURCES = [PROJECT / "policykb" / name for name in ("loader.py", "validate.py")]
+SOURCES = [PROJECT / "policykb" / "content" / name for name in ("loader.py", "validate.py")]
 
 
 def emitted_codes() -> dict[str, set[str]]:

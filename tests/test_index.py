@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from conftest import run_policykb
-from policykb import index_store, matcher
-from policykb.loader import fingerprint
+from policykb.search import index_store, matcher
+from policykb.content.loader import fingerprint
 
 TREE = {
     "policies/zone-tech-upgrade.md": """
@@ -78,8 +78,8 @@ def test_swap_keeps_old_generation_readable(tree, tmp_path):
     new = matcher.build_index(tree, index)
     assert index_store.current(index).path == new.path
     assert old.path.is_dir()  # the previous generation stays for readers like this one
-    from policykb import analysis
-    from policykb.engine import Filters
+    from policykb.search import analysis
+    from policykb.search.engine import Filters
     hits = reader.search(analysis.analyze_query("技术改造"), Filters(), 5)
     assert hits[0].id == "zone-tech-upgrade"
 
@@ -97,7 +97,7 @@ def test_unpublished_generation_is_never_current(tree, tmp_path):
 
 
 def test_killed_build_leaves_previous_index_in_place(make_tree, tmp_path):
-    from policykb.bench import generate_corpus
+    from policykb.search.bench import generate_corpus
     small = make_tree(TREE, name="small")
     big = generate_corpus(Path(__file__).resolve().parent.parent / "content", tmp_path / "big", 6)
     index = tmp_path / "idx"
@@ -169,7 +169,7 @@ def test_bench_reports_every_figure_on_both_corpora(tmp_path):
 
 
 def test_fingerprint_memo_never_hides_an_edit(make_tree, tmp_path):
-    from policykb.contentfiles import fingerprint
+    from policykb.content.files import fingerprint
     root = make_tree({"policies/a.md": "---\ntitle: 甲\n---\n正文\n"})
     memo = tmp_path / "memo"
     first = fingerprint(root, memo_dir=memo)

@@ -9,12 +9,12 @@ import os
 import pytest
 
 from conftest import git
-from policykb import ledger
-from policykb.ledger import TRANSITIONS, LedgerError
-from policykb.loader import load_content
-from policykb.models import ISSUE_STATUSES
-from policykb.recordedit import EditError, write_atomic
-from policykb.validate import validate
+from policykb.ledger import lifecycle as ledger
+from policykb.ledger.lifecycle import TRANSITIONS, LedgerError
+from policykb.content.loader import load_content
+from policykb.content.models import ISSUE_STATUSES
+from policykb.ledger.recordedit import EditError, write_atomic
+from policykb.content.validate import validate
 
 D = dt.date
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from policykb.diagnostics import ERROR, WARNING
-from policykb.loader import ContentRootError, fingerprint, load_content
+from policykb.content.diagnostics import ERROR, WARNING
+from policykb.content.loader import ContentRootError, fingerprint, load_content
 
 GOOD_POLICY = """
 ---
@@ -201,8 +201,8 @@ def test_fingerprint_follows_content(make_tree):
 
 
 def test_messages_for_common_slips_point_at_the_right_place(make_tree):
-    from policykb.loader import load_content
-    from policykb.validate import validate
+    from policykb.content.loader import load_content
+    from policykb.content.validate import validate
     root = make_tree({
         "policies/a.md": "---\ntitle: 2025-01-01\n---\n正文\n",
         "policies/b.md": "---\ntitle: 没有结尾\n正文\n",
@@ -225,7 +225,7 @@ def test_messages_for_common_slips_point_at_the_right_place(make_tree):
 
 
 def test_upper_case_extension_is_reported_not_silently_skipped(make_tree):
-    from policykb.loader import load_content
+    from policykb.content.loader import load_content
     root = make_tree({"policies/a.md": "---\ntitle: 甲\n---\n正文\n", "policies/sub/b.MD": "---\ntitle: 乙\n---\n正文\n"})
     content = load_content(root)
     assert [p.id for p in content.policies] == ["a"]

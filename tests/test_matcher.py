@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import run_policykb
-from policykb import matcher
+from policykb.search import matcher
 
 TREE = {
     "policies/zone-tech-upgrade-2025.md": """

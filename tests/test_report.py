@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from policykb.loader import load_content
-from policykb.report import build_report
+from policykb.content.loader import load_content
+from policykb.ledger.report import build_report
 
 TODAY = dt.date(2026, 11, 22)
 

@@ -15,7 +15,7 @@ from urllib.parse import quote
 import pytest
 
 from conftest import BUNDLED, TEST_OUTPUT
-from policykb.loader import load_content
+from policykb.content.loader import load_content
 from policykb.site.build import build_site
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from conftest import BUNDLED, PROJECT, git, write_tree
-from policykb.loader import load_content
+from policykb.content.loader import load_content
 from policykb.site.build import build_site
 
 TODAY = dt.date(2026, 3, 1)

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from policykb.loader import load_content
-from policykb.stats import FIGURES, compute_stats, group_stats
+from policykb.content.loader import load_content
+from policykb.ledger.stats import FIGURES, compute_stats, group_stats
 
 D = dt.date
 

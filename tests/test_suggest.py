@@ -6,8 +6,8 @@ import json
 import pytest
 
 from conftest import SHARED
-from policykb.loader import load_content
-from policykb.suggest import Suggester, cross_validate, evaluate_gov, evaluate_ledger
+from policykb.content.loader import load_content
+from policykb.ledger.suggest import Suggester, cross_validate, evaluate_gov, evaluate_ledger
 
 GOV = SHARED / "eval" / "gov-messages"
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from conftest import BUNDLED, NCP, run_policykb
-from policykb.diagnostics import ERROR, INFO, WARNING
-from policykb.loader import load_content
-from policykb.validate import validate
+from policykb.content.diagnostics import ERROR, INFO, WARNING
+from policykb.content.loader import load_content
+from policykb.content.validate import validate
 
 TODAY = dt.date(2026, 11, 22)
 
@@ -516,8 +516,8 @@ def test_bundled_copy_reports_each_breakage(bundled_copy, cli):
 
 
 def test_published_faq_citing_a_draft_policy_is_a_warning(make_tree):
-    from policykb.loader import load_content
-    from policykb.validate import validate
+    from policykb.content.loader import load_content
+    from policykb.content.validate import validate
     root = make_tree({
         "policies/p-draft.md": "---\ntitle: 征求意见稿\nstatus: draft\n---\n正文\n",
         "faq/q-pub.md": "---\nquestion: 问？\npolicies:\n  - p-draft\n---\n答。\n",

@@ -4,7 +4,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from .build import build_site
+from policykb.site.build import build_site
 
 
 def bench_site(content_root, *, profile: str = "public") -> dict:

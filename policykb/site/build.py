@@ -17,15 +17,15 @@ from pathlib import Path
 
 import yaml
 
-from ..diagnostics import ERROR, Diagnostic, has_errors
-from ..loader import load_content
-from ..paths import PROJECT_ROOT
-from ..stats import compute_stats, group_stats
-from ..validate import validate
-from .feed import FEED_FILE, atom_feed
-from .generate import Figures, SiteInput, generate_docs
-from .searchdict import site_user_dictionary
-from .gitdates import read_git_info
+from policykb.content.diagnostics import ERROR, Diagnostic, has_errors
+from policykb.content.loader import load_content
+from policykb.paths import PROJECT_ROOT
+from policykb.ledger.stats import compute_stats, group_stats
+from policykb.content.validate import validate
+from policykb.site.feed import FEED_FILE, atom_feed
+from policykb.site.generate import Figures, SiteInput, generate_docs
+from policykb.site.searchdict import site_user_dictionary
+from policykb.site.gitdates import read_git_info
 
 PROFILES = ("public", "internal")
 CONFIG_FILE = PROJECT_ROOT / "mkdocs.yml"

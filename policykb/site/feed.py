@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from xml.sax.saxutils import escape, quoteattr
 
-from .views import PolicyView
+from policykb.site.views import PolicyView
 
 FEED_FILE = "feed.xml"
 

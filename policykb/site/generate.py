@@ -17,12 +17,12 @@ import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 from markupsafe import Markup
 
-from ..loader import Content
-from ..models import Issue
-from ..stats import FIGURES, RATES, format_figure
-from . import charts
-from .gitdates import GitInfo
-from .views import (NO_CATEGORY, SOON_DAYS, FaqView, PolicyView, category_slug, faq_views, issue_views,
+from policykb.content.loader import Content
+from policykb.content.models import Issue
+from policykb.ledger.stats import FIGURES, RATES, format_figure
+from policykb.site import charts
+from policykb.site.gitdates import GitInfo
+from policykb.site.views import (NO_CATEGORY, SOON_DAYS, FaqView, PolicyView, category_slug, faq_views, issue_views,
                     policy_views)
 
 HERE = Path(__file__).resolve().parent

@@ -11,9 +11,9 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 
-from ..models import ISSUE_STATUS_LABEL, POLICY_STATUS_LABEL, Faq, Issue, Policy
-from ..stats import is_overdue
-from .gitdates import GitInfo
+from policykb.content.models import ISSUE_STATUS_LABEL, POLICY_STATUS_LABEL, Faq, Issue, Policy
+from policykb.ledger.stats import is_overdue
+from policykb.site.gitdates import GitInfo
 
 APPLY_KEYS = ("department", "phone", "url", "deadline", "how")
 SOON_DAYS = 30  # "deadline in the next 30 days" on the home page and in the catalogue

@@ -13,11 +13,11 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
-from .diagnostics import ERROR, INFO, WARNING, Diagnostic, sort_key
-from .loader import TAXONOMY_FILE, Content, iter_record_files
-from .models import (AFTER_CLOSURE_ACTIONS, CLOSED_STATUSES, ISSUE_STATUS_LABEL, OPEN_STATUSES, PERIOD, POLICY_STATUS_LABEL,
+from policykb.content.diagnostics import ERROR, INFO, WARNING, Diagnostic, sort_key
+from policykb.content.loader import TAXONOMY_FILE, Content, iter_record_files
+from policykb.content.models import (AFTER_CLOSURE_ACTIONS, CLOSED_STATUSES, ISSUE_STATUS_LABEL, OPEN_STATUSES, PERIOD, POLICY_STATUS_LABEL,
                      RECOMMENDED, REQUIRED, Faq, Issue, Policy, Record)
-from .taxonomy import FIELD_VOCABULARY
+from policykb.content.taxonomy import FIELD_VOCABULARY
 
 KIND_LABEL = {"policy": "政策", "faq": "常见问题", "issue": "企业诉求"}
 

@@ -21,9 +21,10 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from . import analysis, index_store
-from .engine import Filters, Hit, IndexDoc, get_engine
-from .paths import DEFAULT_CONTENT, cache_dir
+from policykb.search import analysis
+from policykb.search import index_store
+from policykb.search.engine import Filters, Hit, IndexDoc, get_engine
+from policykb.paths import DEFAULT_CONTENT, cache_dir
 
 ENGINE = "whoosh"
 ENGINE_VERSION = "6"  # bump when the index layout or scoring inputs change
@@ -91,7 +92,7 @@ def _root(content_root) -> Path:
 
 def index_key(content_root, *, internal: bool = False, extra_roots: Sequence = ()) -> dict:
     """What an index must have been built from to be fresh."""
-    from .contentfiles import fingerprint
+    from policykb.content.files import fingerprint
     roots = [_root(content_root), *map(Path, extra_roots)]
     memo = cache_dir() / "fingerprints"
     fps = [fingerprint(r, memo_dir=memo) for r in roots]
@@ -112,9 +113,9 @@ def is_stale(index_dir: Path, key: dict) -> bool:
 
 def _load_valid(root: Path, include_issues: bool):
     """content/ -> loader -> validator -> index: an index never holds what validation rejects."""
-    from .diagnostics import ERROR, ContentInvalid
-    from .loader import load_content
-    from .validate import validate
+    from policykb.content.diagnostics import ERROR, ContentInvalid
+    from policykb.content.loader import load_content
+    from policykb.content.validate import validate
     content = load_content(root, include_issues=include_issues)
     errors = [d for d in validate(content) if d.severity == ERROR]
     if errors:

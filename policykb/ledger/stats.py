@@ -10,7 +10,7 @@ import datetime as dt
 import statistics
 from collections.abc import Iterable
 
-from .models import Issue
+from policykb.content.models import Issue
 
 # The figures, in display order, with the label a reader sees (site and CLI).
 FIGURES = {

@@ -26,9 +26,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Iterable
 
-from . import analysis
-from .engine import Filters, Hit, IndexDoc
-from .statuses import policy_status
+from policykb.search import analysis
+from policykb.search.engine import Filters, Hit, IndexDoc
+from policykb.content.statuses import policy_status
 
 # Global knobs (tuned on whole question sets, checked on two halves; never per question).
 FIELD_BOOST = {"title": 2.5, "alt": 2.0, "summary": 1.5, "tags": 0.7, "body": 1.0, "asked": 0.5}
@@ -151,7 +151,7 @@ class WhooshEngine:
         import numpy as np
         from whoosh import index
 
-        from .postings import ArrayWriter
+        from policykb.search.postings import ArrayWriter
 
         docs = list(docs)
         analysed = _analyse_many(docs)
@@ -199,7 +199,7 @@ class WhooshSearcher:
         import numpy as np
         from whoosh import index
 
-        from .postings import Postings
+        from policykb.search.postings import Postings
         self.ix = index.open_dir(str(path))
         self.searcher = self.ix.searcher()
         self.post = Postings(path, ("doc", "psg"))

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import yaml
 
-from .anonymise import anonymise, names_in
-from .ledger import Change, LedgerError, _NoAliases, find_issue, who
-from .loader import load_content
-from .models import CLOSED_STATUSES, ISSUE_STATUS_LABEL, Faq
-from .recordedit import ISSUE_ORDER, FrontMatter, load_one, reload, save_edit, write_atomic
+from policykb.ledger.anonymise import anonymise, names_in
+from policykb.ledger.lifecycle import Change, LedgerError, _NoAliases, find_issue, who
+from policykb.content.loader import load_content
+from policykb.content.models import CLOSED_STATUSES, ISSUE_STATUS_LABEL, Faq
+from policykb.ledger.recordedit import ISSUE_ORDER, FrontMatter, load_one, reload, save_edit, write_atomic
 
 # Problem category (issue_categories) -> FAQ/policy category, when linked policies give none.
 CATEGORY_FOR_FAQ = {"投资和政策环境": "营商环境", "审批": "审批服务", "人才就业": "人才就业", "市场": "市场开拓",

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import click
 
-from .console import EXIT_ERRORS, content_option, fail
-from .loader import ContentRootError, load_content
-from .models import ISSUE_STATUS_LABEL, ISSUE_STATUSES, SATISFACTION
+from policykb.console import EXIT_ERRORS, content_option, fail
+from policykb.content.loader import ContentRootError, load_content
+from policykb.content.models import ISSUE_STATUS_LABEL, ISSUE_STATUSES, SATISFACTION
 
 
 def _date(value) -> dt.date | None:
@@ -28,8 +28,8 @@ def _load(content_dir: str, include_issues: bool = True):
 
 
 def _ledger_errors():
-    from .ledger import LedgerError
-    from .recordedit import EditError
+    from policykb.ledger.lifecycle import LedgerError
+    from policykb.ledger.recordedit import EditError
     return (LedgerError, EditError)
 
 
@@ -47,7 +47,7 @@ def _common(f):
 
 
 def _run(content_dir, issue_id, op, *, values=None, note=None, by=None, date=None, commit=False):
-    from . import ledger
+    from policykb.ledger import lifecycle as ledger
     errors = _ledger_errors()
     try:
         path = ledger.find_issue(Path(content_dir), issue_id)
@@ -65,7 +65,7 @@ def _run(content_dir, issue_id, op, *, values=None, note=None, by=None, date=Non
 def _maybe_commit(change, commit: bool):
     if not commit:
         return
-    from . import ledger
+    from policykb.ledger import lifecycle as ledger
     try:
         sha = ledger.git_commit(change)
     except _ledger_errors() as e:
@@ -187,7 +187,7 @@ def _ask(value, prompt, interactive, *, required=True, default=None):
 def new_cmd(title, body, category, enterprise, contact, channel, region, service_group, officer, policies, received,
             issue_id, interactive, show_similar, content_dir, by, date, commit):
     """受理一条新诉求（缺少的项目在终端中逐项提问）。"""
-    from . import ledger
+    from policykb.ledger import lifecycle as ledger
     if interactive is None:
         interactive = sys.stdin.isatty()
     content = _load(content_dir)
@@ -229,7 +229,7 @@ def new_cmd(title, body, category, enterprise, contact, channel, region, service
 
 
 def _suggest(content, text):
-    from .suggest import Suggester
+    from policykb.ledger.suggest import Suggester
     issues = [i for i in content.issues if i.category]
     if len(issues) < 2:
         return None
@@ -238,7 +238,7 @@ def _suggest(content, text):
 
 def _print_similar(content_dir, text, *, exclude=None, content=None, top=5):
     try:
-        from .matcher import match
+        from policykb.search.matcher import match
     except ImportError:
         click.echo("（匹配器尚不可用，无法列出相似诉求。）")
         return
@@ -280,11 +280,11 @@ def similar_cmd(issue_id, top, content_dir):
     issue = next((i for i in content.issues if i.id == issue_id), None)
     if issue is None:
         fail(f"找不到诉求 {issue_id}。请用 policykb issue list 查看编号。", EXIT_ERRORS)
-    from .suggest import issue_text
+    from policykb.ledger.suggest import issue_text
     text = issue_text(issue)
     others = [i for i in content.issues if i.id != issue_id and i.category]
     if len(others) >= 2:
-        from .suggest import Suggester
+        from policykb.ledger.suggest import Suggester
         s = Suggester(others).suggest(text)
         click.echo("建议类别：" + "、".join(c for c, _ in s.category)
                    + ("；建议承办单位：" + "、".join(d for d, _ in s.department) if s.department else ""))
@@ -303,7 +303,7 @@ def similar_cmd(issue_id, top, content_dir):
 @content_option
 def list_cmd(status, category, department, service_group, overdue, as_of, as_json, content_dir):
     """列出诉求（可按状态、类别、承办单位、服务组、是否超期筛选）。"""
-    from .stats import is_overdue
+    from policykb.ledger.stats import is_overdue
     today = _date(as_of) or dt.date.today()
     content = _load(content_dir)
     rows = [i for i in content.issues
@@ -343,7 +343,7 @@ def _iso(d):
 @content_option
 def show_cmd(issue_id, content_dir):
     """显示一条诉求：各字段、办理记录和该文件的 Git 历史。"""
-    from .ledger import git_log
+    from policykb.ledger.lifecycle import git_log
     content = _load(content_dir)
     issue = next((i for i in content.issues if i.id == issue_id), None)
     if issue is None:
@@ -384,7 +384,7 @@ def show_cmd(issue_id, content_dir):
 @content_option
 def suggest_eval_cmd(gov_dir, as_json, content_dir):
     """评测类别与承办单位建议：与“总猜最多的类”基线对比。"""
-    from .suggest import evaluate_gov, evaluate_ledger
+    from policykb.ledger.suggest import evaluate_gov, evaluate_ledger
     content = _load(content_dir)
     out = {"ledger": evaluate_ledger(content.issues)}
     if gov_dir:
@@ -417,7 +417,7 @@ def suggest_eval_cmd(gov_dir, as_json, content_dir):
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON（比率为 0–1 的小数）")
 def stats_cmd(content_dir, since, until, as_of, by, as_json):
     """诉求统计：收集、上报、办结、超期、办结率、按时办结率、满意率。"""
-    from .stats import FIGURES, GROUP_BY, compute_stats, format_figure, group_stats
+    from policykb.ledger.stats import FIGURES, GROUP_BY, compute_stats, format_figure, group_stats
     content = _load(content_dir)
     kw = {"since": _date(since), "until": _date(until), "as_of": _date(as_of) or dt.date.today()}
     total = compute_stats(content.issues, **kw)
@@ -460,7 +460,7 @@ def faq_group():
 @content_option
 def promote_cmd(issue_id, faq_id, by, date, commit, content_dir):
     """把已办结的诉求整理成常见问题草稿（去除企业身份信息）。"""
-    from .promote import promote
+    from policykb.ledger.promote import promote
     try:
         result = promote(Path(content_dir), issue_id, faq_id=faq_id, by=by, date=_date(date))
     except _ledger_errors() as e:
@@ -481,7 +481,7 @@ def promote_cmd(issue_id, faq_id, by, date, commit, content_dir):
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
 def report_cmd(content_dir, days, as_of, as_json):
     """每周提醒清单：即将到期的政策、申报截止、待复核政策、超期和本周到期的诉求。"""
-    from .report import build_report, format_report
+    from policykb.ledger.report import build_report, format_report
     content = _load(content_dir)
     rep = build_report(content, today=_date(as_of) or dt.date.today(), days=days)
     if as_json:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from .console import EXIT_ERRORS, content_option, fail, print_diagnostics
+from policykb.console import EXIT_ERRORS, content_option, fail, print_diagnostics
 
 profile_option = click.option("--profile", type=click.Choice(["public", "internal"]), default="public",
                               show_default=True, help="public：公开网站（不含任何诉求记录）；internal：含诉求台账的内部网站")
@@ -20,8 +20,8 @@ out_option = click.option("--out", "out_dir", type=click.Path(file_okay=False), 
 
 
 def _build(content_dir: str, out_dir: str | None, profile: str, today, verbose: bool):
-    from .loader import ContentRootError
-    from .site.build import BuildError, build_site
+    from policykb.content.loader import ContentRootError
+    from policykb.site.build import BuildError, build_site
 
     day = today.date() if isinstance(today, dt.datetime) else None
     try:
@@ -34,7 +34,7 @@ def _build(content_dir: str, out_dir: str | None, profile: str, today, verbose: 
             print_diagnostics(e.diagnostics, stream="err")
         click.echo(f"错误：{e}", err=True)
         sys.exit(EXIT_ERRORS)
-    from .diagnostics import WARNING
+    from policykb.content.diagnostics import WARNING
 
     warnings = sum(1 for d in result.diagnostics if d.severity == WARNING)
     if warnings:
@@ -66,7 +66,7 @@ def build_cmd(content_dir, out_dir, profile, today, verbose):
 @click.option("--no-build", is_flag=True, help="不重新生成，直接预览已有的输出目录")
 def serve_cmd(content_dir, out_dir, profile, today, host, port, no_build):
     """生成网站并在本地预览（默认 http://127.0.0.1:8000）。"""
-    from .site.build import DEFAULT_OUT
+    from policykb.site.build import DEFAULT_OUT
 
     out = Path(out_dir) if out_dir else DEFAULT_OUT[profile]
     if not no_build:

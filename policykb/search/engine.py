@@ -2,7 +2,7 @@
 
 An engine builds an index from IndexDoc records into an empty folder, and opens a built
 folder as a Searcher. The matcher only talks to this interface, so Whoosh
-(policykb/whoosh_engine.py) can be replaced without touching the matcher or the CLI.
+(policykb/search/whoosh_store.py) can be replaced without touching the matcher or the CLI.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Protocol
 
-from .analysis import AnalyzedQuery
+from policykb.search.analysis import AnalyzedQuery
 
 
 @dataclass
@@ -81,6 +81,6 @@ class Engine(Protocol):
 
 def get_engine(name: str = "whoosh") -> Engine:
     if name == "whoosh":
-        from .whoosh_engine import WhooshEngine
+        from policykb.search.whoosh_store import WhooshEngine
         return WhooshEngine()
     raise ValueError(name)

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import yaml
 
-from .loader import iter_record_files
-from .models import CLOSED_STATUSES, ISSUE_STATUS_LABEL, OPEN_STATUSES, SATISFACTION, Issue
-from .recordedit import ISSUE_ORDER, EditError, FrontMatter, load_one, reload, save_edit, write_atomic
+from policykb.content.loader import iter_record_files
+from policykb.content.models import CLOSED_STATUSES, ISSUE_STATUS_LABEL, OPEN_STATUSES, SATISFACTION, Issue
+from policykb.ledger.recordedit import ISSUE_ORDER, EditError, FrontMatter, load_one, reload, save_edit, write_atomic
 
 
 class LedgerError(EditError):

@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from .models import Issue
+from policykb.content.models import Issue
 
 
 def issue_text(i: Issue) -> str:

@@ -8,11 +8,11 @@ import sys
 
 import click
 
-from .console import EXIT_ERRORS, EXIT_OK, content_option, fail, print_diagnostics
-from .diagnostics import ERROR, INFO, WARNING, sort_key
-from .loader import ContentRootError, load_content
-from .validate import count_files
-from .validate import validate as run_rules
+from policykb.console import EXIT_ERRORS, EXIT_OK, content_option, fail, print_diagnostics
+from policykb.content.diagnostics import ERROR, INFO, WARNING, sort_key
+from policykb.content.loader import ContentRootError, load_content
+from policykb.content.validate import count_files
+from policykb.content.validate import validate as run_rules
 
 
 class _DateParam(click.ParamType):

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from .paths import SEARCH_RESOURCES, cache_dir
+from policykb.paths import SEARCH_RESOURCES, cache_dir
 
 ANALYSIS_VERSION = "4"  # bump when the code below changes what terms a text yields
 BIGRAM = "_"  # prefix of character-bigram terms; keeps them apart from two-character words

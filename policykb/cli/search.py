@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from .console import EXIT_CANNOT_RUN, content_option, fail
-from .statuses import POLICY_STATUS_LABEL
+from policykb.console import EXIT_CANNOT_RUN, content_option, fail
+from policykb.content.statuses import POLICY_STATUS_LABEL
 
 TYPE_LABEL = {"policy": "政策", "faq": "问答", "issue": "诉求"}
 NO_MATCH = "没有找到匹配的政策或问答。可以换个说法、写得具体一些，或加 --all 查看已失效的政策。"
@@ -21,7 +21,7 @@ index_option = click.option("--index", "index_dir", type=click.Path(file_okay=Fa
 
 
 def _check_root(path: str) -> Path:
-    from .contentfiles import ContentRootError, require_content_root
+    from policykb.content.files import ContentRootError, require_content_root
     try:
         return require_content_root(path)
     except ContentRootError as e:
@@ -36,7 +36,8 @@ def _busy(e) -> None:
 @content_option
 @index_option
 def index_cmd(content_dir, index_dir):
-    from . import index_store, matcher
+    from policykb.search import index_store
+    from policykb.search import matcher
     root = _check_root(content_dir)
     try:
         gen = matcher.build_index(root, index_dir)
@@ -81,7 +82,8 @@ def _print_hits(question: str, hits, color: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="每个问题输出一行 JSON")
 @click.argument("question")
 def match_cmd(content_dir, index_dir, top, rtype, region, include_all, as_json, question):
-    from . import index_store, matcher
+    from policykb.search import index_store
+    from policykb.search import matcher
     root = _check_root(content_dir)
     if question == "-":
         questions = [line.rstrip("\r\n") for line in sys.stdin]
@@ -116,8 +118,8 @@ def match_cmd(content_dir, index_dir, top, rtype, region, include_all, as_json, 
 @click.option("--misses", default=0, show_default=True, help="列出前 N 个未排第一的问题")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
 def eval_cmd(content_dir, questions_file, distractors, misses, as_json):
-    from . import evaluate
-    from .paths import SEARCH_RESOURCES
+    from policykb.search import eval as evaluate
+    from policykb.paths import SEARCH_RESOURCES
     root = _check_root(content_dir)
     for d in distractors:
         _check_root(d)
@@ -168,7 +170,7 @@ def eval_cmd(content_dir, questions_file, distractors, misses, as_json):
 @click.option("--no-site", is_flag=True, help="不测网站生成")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
 def bench_cmd(content_dir, questions_file, scale, no_site, as_json):
-    from . import bench
+    from policykb.search import bench
     root = _check_root(content_dir)
     report = bench.run(root, questions_file=questions_file, scale=scale, site=not no_site,
                        log=lambda m: click.echo(m, err=True))

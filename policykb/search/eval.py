@@ -27,7 +27,7 @@ from typing import Sequence
 
 import yaml
 
-from . import analysis
+from policykb.search import analysis
 
 
 @dataclass
@@ -153,8 +153,8 @@ class Scores:
 def evaluate(content_root, questions: list[Question], *, distractors: Sequence = (), index_dir=None,
              include_all: bool = False) -> dict:
     """Matcher and plain BM25 on the same records; overall, per style, per half (odd/even lines)."""
-    from . import matcher
-    from .loader import load_content
+    from policykb.search import matcher
+    from policykb.content.loader import load_content
 
     started = time.perf_counter()
     results = matcher.match(content_root, [q.q for q in questions], top=10, include_all=include_all,

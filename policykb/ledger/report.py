@@ -4,8 +4,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from .loader import Content
-from .stats import is_overdue
+from policykb.content.loader import Content
+from policykb.ledger.stats import is_overdue
 
 WEEK = 7
 

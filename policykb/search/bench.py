@@ -21,14 +21,14 @@ import yaml
 
 
 def _questions(root: Path, questions_file) -> list[str]:
-    from .evaluate import load_questions
-    from .paths import SEARCH_RESOURCES
+    from policykb.search.eval import load_questions
+    from policykb.paths import SEARCH_RESOURCES
     qfile = Path(questions_file) if questions_file else SEARCH_RESOURCES / "eval" / "questions.yml"
     if qfile.is_file():
         qs = [q.q for q in load_questions(qfile)]
         if qs:
             return qs
-    from .loader import load_content
+    from policykb.content.loader import load_content
     c = load_content(root, include_issues=False)
     # No question set: use the first words of titles, questions and summaries instead.
     texts = [p.title or "" for p in c.policies] + [f.question or "" for f in c.faqs]
@@ -38,7 +38,7 @@ def _questions(root: Path, questions_file) -> list[str]:
 
 def generate_corpus(root: Path, dest: Path, scale: int, seed: int = 7) -> Path:
     """Copy every policy and FAQ `scale` times with perturbed text (through the loader)."""
-    from .loader import load_content
+    from policykb.content.loader import load_content
     rng = random.Random(seed)
     content = load_content(root, include_issues=False)
     for rec in [*content.policies, *content.faqs]:
@@ -70,8 +70,8 @@ def _percentile(values: list[float], p: float) -> float:
 
 
 def measure(label: str, root: Path, questions: list[str], work: Path, log) -> dict:
-    from . import matcher
-    from .engine import Filters
+    from policykb.search import matcher
+    from policykb.search.engine import Filters
     index_dir = work / f"index-{label}"
     log(f"{label}：建立索引…")
     t = time.perf_counter()
@@ -103,10 +103,10 @@ def measure(label: str, root: Path, questions: list[str], work: Path, log) -> di
 
 
 def _baseline_latency(root: Path, questions: list[str]) -> dict:
-    """Warm p50/p95 of the plain BM25 baseline (policykb/evaluate.py) on the same records and
+    """Warm p50/p95 of the plain BM25 baseline (policykb/search/eval.py) on the same records and
     questions, so the matcher's latency can be read as a ratio to it."""
-    from .evaluate import PlainBM25
-    from .loader import load_content
+    from policykb.search.eval import PlainBM25
+    from policykb.content.loader import load_content
     c = load_content(root, include_issues=False)
     bm25 = PlainBM25([(p.id, f"{p.title or ''}\n{p.body}") for p in c.policies]
                      + [(f.id, f"{f.question or ''}\n{f.body}") for f in c.faqs])
@@ -121,7 +121,7 @@ def _baseline_latency(root: Path, questions: list[str]) -> dict:
 
 
 def measure_site(label: str, root: Path, log) -> dict:
-    from .site.bench import bench_site
+    from policykb.site.bench import bench_site
     log(f"{label}：生成网站…")
     return bench_site(root)
 

@@ -6,24 +6,24 @@ import importlib
 
 import click
 
-from . import cli_zh
-from .console import EXIT_ERRORS, fail, print_diagnostics
-from .diagnostics import ContentInvalid
+from policykb.cli import zh as cli_zh
+from policykb.console import EXIT_ERRORS, fail, print_diagnostics
+from policykb.content.diagnostics import ContentInvalid
 
 cli_zh.install()
 # command name -> (module, attribute); each area owns its module.
 COMMANDS = {
-    "validate": ("policykb.cli_validate", "validate"),
-    "index": ("policykb.cli_search", "index_cmd"),
-    "match": ("policykb.cli_search", "match_cmd"),
-    "eval": ("policykb.cli_search", "eval_cmd"),
-    "bench": ("policykb.cli_search", "bench_cmd"),
-    "build": ("policykb.cli_site", "build_cmd"),
-    "serve": ("policykb.cli_site", "serve_cmd"),
-    "issue": ("policykb.cli_ledger", "issue_group"),
-    "stats": ("policykb.cli_ledger", "stats_cmd"),
-    "faq": ("policykb.cli_ledger", "faq_group"),
-    "report": ("policykb.cli_ledger", "report_cmd"),
+    "validate": ("policykb.cli.validate", "validate"),
+    "index": ("policykb.cli.search", "index_cmd"),
+    "match": ("policykb.cli.search", "match_cmd"),
+    "eval": ("policykb.cli.search", "eval_cmd"),
+    "bench": ("policykb.cli.search", "bench_cmd"),
+    "build": ("policykb.cli.site", "build_cmd"),
+    "serve": ("policykb.cli.site", "serve_cmd"),
+    "issue": ("policykb.cli.ledger", "issue_group"),
+    "stats": ("policykb.cli.ledger", "stats_cmd"),
+    "faq": ("policykb.cli.ledger", "faq_group"),
+    "report": ("policykb.cli.ledger", "report_cmd"),
 }
 
 HELP = {

@@ -16,11 +16,11 @@ from pathlib import Path, PurePosixPath
 import yaml
 from pydantic import ValidationError
 
-from .contentfiles import (LOADER_VERSION, TAXONOMY_FILE, ContentRootError,  # noqa: F401 (re-exported)
+from policykb.content.files import (LOADER_VERSION, TAXONOMY_FILE, ContentRootError,  # noqa: F401 (re-exported)
                            fingerprint, iter_record_files, misnamed_record_files, require_content_root)
-from .diagnostics import ERROR, WARNING, Diagnostic
-from .models import KNOWN_FIELDS, LIST_FIELDS, MODELS, RESERVED, Faq, Issue, Policy, Record
-from .taxonomy import DEFAULT, Taxonomy
+from policykb.content.diagnostics import ERROR, WARNING, Diagnostic
+from policykb.content.models import KNOWN_FIELDS, LIST_FIELDS, MODELS, RESERVED, Faq, Issue, Policy, Record
+from policykb.content.taxonomy import DEFAULT, Taxonomy
 
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _FRONT = re.compile(r"\A---[ \t]*\n(.*?)^---[ \t]*$\n?", re.S | re.M)

@@ -21,7 +21,7 @@ SATISFACTION = ("满意", "基本满意", "不满意")
 # Steps of the loop that follow 办结 (closed_on): answering the company, its rating, 销号, notes.
 AFTER_CLOSURE_ACTIONS = ("反馈", "评价", "销号", "备注")
 
-from .statuses import ISSUE_STATUS_LABEL, POLICY_STATUS_LABEL, policy_status  # noqa: E402,F401 (re-exported)
+from policykb.content.statuses import ISSUE_STATUS_LABEL, POLICY_STATUS_LABEL, policy_status  # noqa: E402,F401 (re-exported)
 
 
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import yaml
 
-from .diagnostics import ERROR
-from .loader import load_record, parse_yaml
-from .models import Issue, Record
+from policykb.content.diagnostics import ERROR
+from policykb.content.loader import load_record, parse_yaml
+from policykb.content.models import Issue, Record
 
 _EOL = re.compile(r"\r\n|\r|\n")
 _FENCE = re.compile(r"^---[ \t]*$")
