@@ -28,6 +28,7 @@ from typing import Iterable
 
 from policykb.search import analysis
 from policykb.search.engine import Filters, Hit, IndexDoc
+from policykb.content import regions
 from policykb.content.statuses import policy_status
 
 # Global knobs (tuned on whole question sets, checked on two halves; never per question).
@@ -79,22 +80,14 @@ def windows(sents: list[str]) -> list[tuple[int, int]]:
     return out
 
 
-NATIONAL = "全国"
-
-
 def region_path(region: str | None) -> str:
     """The exact, normalised region path ("none" when the record names no region)."""
-    parts = [p.strip().replace(" ", "") for p in (region or "").split("/") if p.strip()]
-    return "/".join(parts) or "none"
+    return regions.path(region) or "none"
 
 
 def region_terms(region: str | None) -> str:
     """Segments and prefixes of a region path, so a filter can name any level."""
-    if not region:
-        return ""
-    parts = [p.strip() for p in region.split("/") if p.strip()]
-    terms = set(parts) | {"/".join(parts[:i]) for i in range(1, len(parts) + 1)}
-    return " ".join(sorted(t.replace(" ", "") for t in terms))
+    return " ".join(sorted(set(regions.parts(region)) | set(regions.levels(region))))
 
 
 def _analyse(doc: IndexDoc) -> dict:
@@ -244,14 +237,9 @@ class WhooshSearcher:
         every level above it (a zone's companies are covered by district, city and national
         policies), national records, and records that name no region."""
         from whoosh import query as Q
-        wanted = region_path(region)
         paths = [p for p in self.searcher.reader().field_terms("region_path") if p != "none"]
-        inside = [p for p in paths if wanted in p.split("/") or p.startswith(wanted + "/") or p == wanted]
-        above = {"/".join(p.split("/")[:i]) for p in inside for i in range(1, len(p.split("/")))}
-        if "/" in wanted:
-            above |= {"/".join(wanted.split("/")[:i]) for i in range(1, len(wanted.split("/")))}
-        exact = [Q.Term("region_path", p) for p in {*above, NATIONAL, "none"}]
-        return self._docmask(Q.Or([Q.Term("region", wanted), *exact]))
+        wanted = regions.applying_paths(region, paths) | {"none"}
+        return self._docmask(Q.Or([Q.Term("region_path", p) for p in sorted(wanted)]))
 
     def _docmask(self, q):
         import numpy as np

@@ -11,6 +11,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 
+from policykb.content import regions
 from policykb.content.models import ISSUE_STATUS_LABEL, POLICY_STATUS_LABEL, Faq, Issue, Policy
 from policykb.ledger.stats import is_overdue
 from policykb.site.gitdates import GitInfo
@@ -145,13 +146,6 @@ class IssueView:  # internal profile only
     updated: dt.date | None
 
 
-def _region_levels(region: str | None) -> list[str]:
-    if not region:
-        return []
-    parts = [p for p in region.split("/") if p]
-    return ["/".join(parts[: i + 1]) for i in range(len(parts))]
-
-
 def edit_url(base: str, git: GitInfo, relpath: str) -> str:
     return f"{base}{git.repo_path(relpath)}" if base else ""
 
@@ -170,7 +164,7 @@ def policy_views(policies: list[Policy], faqs: list[Faq], *, today: dt.date, git
         views[p.id] = PolicyView(
             id=p.id, title=p.display_title, page=policy_page(p.id), relpath=p.relpath,
             doc_number=p.doc_number or "", issuer="、".join(p.issuer), region=p.region or "",
-            region_levels=_region_levels(p.region), published=p.published, effective=p.effective,
+            region_levels=regions.levels(p.region), published=p.published, effective=p.effective,
             expires=p.expires, status=status, status_label=POLICY_STATUS_LABEL.get(status, status),
             current=p.is_current(today), categories=list(p.categories), enterprise_types=list(p.enterprise_types),
             support=list(p.support), keywords=list(p.keywords), summary=p.summary or "",
