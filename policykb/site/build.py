@@ -52,6 +52,7 @@ class BuildResult:
     mkdocs_seconds: float
     search_index_bytes: int
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # Chinese lines for the build's output
 
 
 def _figures(root: Path, today: dt.date, profile: str, taxonomy, issues=None) -> tuple[Figures, list[Diagnostic]]:
@@ -212,6 +213,10 @@ def build_site(content_dir, out: Path | None = None, *, profile: str = "public",
         (tmp / FEED_FILE).write_text(atom_feed(list(generated["views"].values()), site_name=inp.site_name,
                                                site_url=config.get("site_url") or "", today=today),
                                      encoding="utf-8")
+        notes = []
+        if internal:  # the browser editor lives on the internal site only
+            from policykb.site.cms import write_admin
+            notes.append(write_admin(tmp, content.taxonomy, inp.git.prefix or f"{root.resolve().name}/").message)
         index = tmp / SEARCH_INDEX
         size = index.stat().st_size if index.is_file() else 0
         _swap(tmp, out)
@@ -220,4 +225,4 @@ def build_site(content_dir, out: Path | None = None, *, profile: str = "public",
         raise
     return BuildResult(out=out, profile=profile, pages=generated["pages"], policies=len(generated["views"]),
                        seconds=time.perf_counter() - started, mkdocs_seconds=mkdocs_seconds,
-                       search_index_bytes=size, diagnostics=diags)
+                       search_index_bytes=size, diagnostics=diags, notes=notes)
