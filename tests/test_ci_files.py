@@ -79,7 +79,7 @@ def test_vscode_task_reads_the_validators_lines(make_tree):
     assert m and (m.group(1), m.group(2), m.group(3)) == ("content/policies/p.md", "7", "unknown-term")
     assert not patterns["warning"].match(line)
     settings = json.loads((PROJECT / ".vscode" / "settings.json").read_text(encoding="utf-8"))
-    assert set(settings["yaml.schemas"]) == {f"./.schemas/{k}.schema.json" for k in ("policy", "faq", "issue")}
+    assert set(settings["yaml.schemas"]) == {f"./.schemas/{k}.schema.json" for k in ("policy", "faq", "issue", "taxonomy")}
 
 
 def test_templates_hooks_and_owners():

@@ -218,3 +218,16 @@ def test_output_file_is_written_whole(repo, tmp_path):
     assert r.returncode == 0 and r.stdout == ""
     assert out.read_text(encoding="utf-8").startswith("## 内容改动摘要")
     assert not list(out.parent.glob(".*.tmp"))
+
+
+def test_a_large_change_is_cut_to_fit_a_comment(git_repo):
+    content = write_tree(git_repo / "content", {"policies/p-0.md": "---\ntitle: 政策 0\n---\n正文\n"})
+    git(git_repo, "add", "-A")
+    git(git_repo, "commit", "-qm", "base")
+    write_tree(content, {f"policies/bulk/p-{i}.md": f"---\ntitle: 批量导入的政策 {i}\n---\n正文 {i}\n"
+                         for i in range(1, 131)})
+    r = run_policykb("diff", "HEAD", "--content", content, "--today", TODAY)
+    assert r.returncode == 0
+    assert "### 新增（130）" in r.stdout and "另有 30 项，完整内容见 `policykb diff --json`" in r.stdout
+    assert r.stdout.count("- 政策 `p-") == 100 and len(r.stdout) < 60000
+    assert len(diff_json(content, "HEAD")["records"]) == 130  # JSON keeps everything

@@ -54,11 +54,27 @@ def test_every_record_passes_its_schema(root):
     schemas = all_schemas(load_content(root).taxonomy)
     for s in schemas.values():
         jsonschema.Draft7Validator.check_schema(s)
+    assert len(schemas) == 4
     checked = 0
     for path, rel, kind in iter_record_files(root):
         assert schema_errors(schemas, kind, front_matter(path)) == [], rel
         checked += 1
     assert checked >= 50
+
+
+@pytest.mark.parametrize("text,ok", [("categories: [科技创新, 本区特色]\n", True), ("categories: 科技创新\n", False),
+                                     ("support: [资金补贴, '']\n", False), ("support: [资金补贴, 3]\n", False)])
+def test_taxonomy_schema_agrees_with_the_loader(make_tree, text, ok):
+    root = make_tree({"taxonomy.yml": text, "policies/p.md": "---\ntitle: 甲\n---\n正文\n"})
+    loader_ok = not [d for d in load_content(root).diagnostics if d.path.endswith("taxonomy.yml")]
+    v = jsonschema.Draft7Validator(all_schemas()["taxonomy.schema.json"])
+    schema_ok = not list(v.iter_errors(parse_yaml(text, 1)[0]))
+    assert (loader_ok, schema_ok) == (ok, ok)
+
+
+def test_bundled_taxonomy_passes_its_schema():
+    v = jsonschema.Draft7Validator(all_schemas()["taxonomy.schema.json"])
+    assert not list(v.iter_errors(parse_yaml((BUNDLED / "taxonomy.yml").read_text(encoding="utf-8"), 1)[0]))
 
 
 def test_schema_lists_every_model_key_and_the_taxonomy():
@@ -181,7 +197,8 @@ def test_schema_command_writes_three_schemas(tmp_path, make_tree):
     out = tmp_path / "schemas"
     r = run_policykb("schema", "--content", root, "--out", out)
     assert r.returncode == 0, r.stderr
-    assert sorted(p.name for p in out.iterdir()) == ["faq.schema.json", "issue.schema.json", "policy.schema.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["faq.schema.json", "issue.schema.json", "policy.schema.json",
+                                                     "taxonomy.schema.json"]
     policy = json.loads((out / "policy.schema.json").read_text(encoding="utf-8"))
     assert policy["properties"]["categories"]["items"]["enum"] == ["科技创新", "本区特色"]
     (root / "taxonomy.yml").write_text("categories: 科技创新\n", encoding="utf-8")

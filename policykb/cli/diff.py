@@ -21,6 +21,12 @@ CHANGE_LABEL = {"added": "新增", "removed": "删除", "renamed": "改名", "mo
 PAGE_LABEL = {"added": "新页面", "removed": "页面删除", "changed": "内容变化"}
 KIND_LABEL = {"policy": "政策", "faq": "常见问题", "issue": "企业诉求"}
 MAX_CELL = 120
+# A PR comment holds 65536 characters on GitHub (1 MB on GitLab): long lists are cut, with a note.
+MAX_ITEMS, MAX_SECTIONS, MAX_CHARS = 100, 40, 60000
+
+
+def _more(n: int) -> list[str]:
+    return [f"- ……另有 {n} 项，完整内容见 `policykb diff --json`", ""] if n > 0 else [""]
 
 
 def _cell(value, private: bool = False) -> str:
@@ -49,14 +55,14 @@ def render_markdown(d) -> str:
         if not rows:
             continue
         lines += [f"### {CHANGE_LABEL[change]}（{len(rows)}）", ""]
-        for r in rows:
+        for r in rows[:MAX_ITEMS]:
             where = f"`{r.old_path}` → `{r.path}`" if r.old_path else f"`{r.path}`"
             was = f"（原 id `{r.old_id}`）" if r.old_id else ""
             lines.append(f"- {KIND_LABEL[r.kind]} `{r.id}`{was} {r.title}：{where}")
-        lines.append("")
-    for r in d.records:
-        if r.change not in ("changed", "renamed") or not (r.fields or r.body_added or r.body_removed):
-            continue
+        lines += _more(len(rows) - MAX_ITEMS)
+    edited = [r for r in d.records
+              if r.change in ("changed", "renamed") and (r.fields or r.body_added or r.body_removed)]
+    for r in edited[:MAX_SECTIONS]:
         lines += [f"### {CHANGE_LABEL[r.change]}：{KIND_LABEL[r.kind]} `{r.id}` {r.title}", "", f"文件：`{r.path}`", ""]
         lines += [f"- **{n}**" for n in r.notes]
         if r.notes:
@@ -69,11 +75,16 @@ def render_markdown(d) -> str:
         if r.body_added or r.body_removed:
             secret = "（诉求正文为私密内容，不显示）" if r.kind == "issue" else ""
             lines += [f"正文：增加 {r.body_added} 行，删除 {r.body_removed} 行{secret}", ""]
+    if len(edited) > MAX_SECTIONS:
+        lines += [f"另有 {len(edited) - MAX_SECTIONS} 条修改没有逐条列出，完整内容见 `policykb diff --json`。", ""]
     if d.pages:
         lines += [f"### 公开网站会变化的页面（{len(d.pages)}）", ""]
-        lines += [f"- `{p['page']}` {p['title']}（{PAGE_LABEL[p['change']]}）" for p in d.pages]
-        lines.append("")
-    return "\n".join(lines)
+        lines += [f"- `{p['page']}` {p['title']}（{PAGE_LABEL[p['change']]}）" for p in d.pages[:MAX_ITEMS]]
+        lines += _more(len(d.pages) - MAX_ITEMS)
+    text = "\n".join(lines)
+    if len(text) > MAX_CHARS:
+        text = text[:text.rindex("\n", 0, MAX_CHARS)] + "\n\n……摘要太长，后面的内容已省略，完整内容见 `policykb diff --json`。\n"
+    return text
 
 
 def _as_json(d) -> str:

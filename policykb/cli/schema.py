@@ -35,7 +35,7 @@ def _write(path: Path, text: str) -> None:
 @click.command("schema")
 @content_option
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=".schemas", show_default=True,
-              help="写入的目录：policy.schema.json、faq.schema.json、issue.schema.json")
+              help="写入的目录：policy、faq、issue 三种记录和分类表（taxonomy）各一个 .schema.json")
 def schema_cmd(content_dir, out_dir):
     """按记录模型和分类表生成前置元数据的 JSON Schema，供 VS Code 等编辑器补全和检查。"""
     from policykb.console import print_diagnostics
@@ -48,7 +48,7 @@ def schema_cmd(content_dir, out_dir):
     out = Path(out_dir)
     for name, schema in all_schemas(tax).items():
         _write(out / name, json.dumps(schema, ensure_ascii=False, indent=2) + "\n")
-    click.echo(f"已生成 3 个 Schema：{out}/（policy、faq、issue）。分类表改动后请重新运行本命令。")
+    click.echo(f"已生成 4 个 Schema：{out}/（policy、faq、issue、taxonomy）。分类表改动后请重新运行本命令。")
     sys.exit(EXIT_OK)
 
 

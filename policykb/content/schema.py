@@ -133,6 +133,19 @@ def record_schema(kind: str, taxonomy: Taxonomy | None = None) -> dict:
     return out
 
 
+def taxonomy_schema() -> dict:
+    """content/taxonomy.yml: vocabulary name -> list of non-empty terms (a .yml file, so VS Code's
+    YAML extension checks it as you type)."""
+    terms = {"type": "array", "items": {"type": "string", "pattern": r"\S"}}
+    return {"$schema": DRAFT, "$id": "https://policykb.invalid/schemas/taxonomy.schema.json", "title": "分类表",
+            "type": "object", "additionalProperties": terms,
+            "properties": {name: {**terms, "title": title} for name, title in
+                           (("categories", "政策类别"), ("enterprise_types", "企业类型"), ("support", "支持方式"),
+                            ("issue_categories", "诉求类别"))}}
+
+
 def all_schemas(taxonomy: Taxonomy | None = None) -> dict[str, dict]:
-    """{"policy.schema.json": {...}, ...}"""
-    return {f"{kind}.schema.json": record_schema(kind, taxonomy) for kind in MODELS}
+    """{"policy.schema.json": {...}, ..., "taxonomy.schema.json": {...}}"""
+    out = {f"{kind}.schema.json": record_schema(kind, taxonomy) for kind in MODELS}
+    out["taxonomy.schema.json"] = taxonomy_schema()
+    return out
