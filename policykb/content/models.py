@@ -158,7 +158,7 @@ class Policy(Record):
     review: Optional[Review] = None
 
     def status_on(self, today: dt.date) -> str:
-        """Explicit status, else derived from dates (the contract's default)."""
+        """Status on `today` (dates win over an outdated `status`; see statuses.policy_status)."""
         return policy_status(self.status, self.expires, today)
 
     def is_current(self, today: dt.date) -> bool:

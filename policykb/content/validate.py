@@ -115,10 +115,12 @@ def check_terms(content: Content, rec: Record) -> list[Diagnostic]:
 def check_policy(content: Content, p: Policy, today: dt.date) -> list[Diagnostic]:
     out = []
     iso = dt.date.isoformat
+    # Content ages: a policy reaching its expiry is news, never bad input, so this only warns
+    # (the tools already treat it as expired, see statuses.policy_status).
     if p.status == "effective" and p.expires and p.expires < today:
-        out.append(_d(content, p, ("status",), ERROR, "status-dates",
-                      f"状态为 {_status_label(p)}，但失效日期 expires 是 {iso(p.expires)}，已经过期。"
-                      f"请把 status 改为 expired（或 repealed），或更正 expires。"))
+        out.append(_d(content, p, ("status",), WARNING, "status-dates",
+                      f"状态为 {_status_label(p)}，但失效日期 expires 是 {iso(p.expires)}，已经过期，"
+                      f"各处已按“已失效”展示。请把 status 改为 expired（或 repealed），或更正 expires。"))
     if p.status == "expired" and p.expires and p.expires > today:
         out.append(_d(content, p, ("status",), WARNING, "status-dates",
                       f"状态为 {_status_label(p)}，但失效日期 expires 是 {iso(p.expires)}，还没有到。"
