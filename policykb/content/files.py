@@ -11,7 +11,7 @@ from pathlib import Path
 
 TAXONOMY_FILE = "taxonomy.yml"
 FOLDERS = {"policies": "policy", "faq": "faq", "issues": "issue"}
-LOADER_VERSION = "1"  # bump when parsing changes what records contain (invalidates caches)
+LOADER_VERSION = "2"  # bump when parsing changes what records contain (invalidates caches)
 _SKIP_NAMES = {"readme.md"}  # editors' notes inside content folders are not records
 
 

@@ -18,16 +18,12 @@ from pydantic import ValidationError
 
 from policykb.content.files import (LOADER_VERSION, TAXONOMY_FILE, ContentRootError,  # noqa: F401 (re-exported)
                            fingerprint, iter_record_files, misnamed_record_files, require_content_root)
-from policykb.content.diagnostics import ERROR, WARNING, Diagnostic
-from policykb.content.models import KNOWN_FIELDS, LIST_FIELDS, MODELS, RESERVED, Faq, Issue, Policy, Record
+from policykb.content.diagnostics import ERROR, INFO, WARNING, Diagnostic
+from policykb.content.models import InvalidDate, KNOWN_FIELDS, LIST_FIELDS, MODELS, RESERVED, Faq, Issue, Policy, Record
 from policykb.content.taxonomy import DEFAULT, Taxonomy
 
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _FRONT = re.compile(r"\A---[ \t]*\n(.*?)^---[ \t]*$\n?", re.S | re.M)
-
-
-class _InvalidDate(str):
-    """A YAML timestamp that is not a real date (2025-02-30): kept as text for a precise error."""
 
 
 class _LineLoader(yaml.SafeLoader):
@@ -38,7 +34,7 @@ def _timestamp(loader, node):
     try:
         return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
     except ValueError:
-        return _InvalidDate(node.value)
+        return InvalidDate(node.value)
 
 
 _LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
@@ -249,6 +245,17 @@ def _check_keys(kind: str, data: dict, lines: dict, shown: str, diags: list[Diag
                                     f"“{key}” 应为列表，这里写成了单个文本，已按一项处理。请改为 “- {data[key]}”。"))
 
 
+def _hint_written_dates(record: Record, data: dict, shown: str, diags: list[Diagnostic]) -> None:
+    """A deadline written the Chinese way was read as a date: tell the editor the standard form."""
+    apply = data.get("apply")
+    raw = apply.get("deadline") if isinstance(apply, dict) else None
+    read = getattr(getattr(record, "apply", None), "deadline_date", None)
+    if isinstance(raw, str) and read and raw.strip() != read.isoformat():
+        diags.append(Diagnostic(shown, record.line_of("apply", "deadline"), INFO, "deadline-format",
+                                f"申报截止日期 “{raw.strip()}” 已按 {read.isoformat()} 读取。"
+                                f"请写成 YYYY-MM-DD，例如 deadline: {read.isoformat()}。"))
+
+
 def load_record(path: Path, relpath: str, kind: str, shown: str, diags: list[Diagnostic]) -> Record | None:
     model = MODELS[kind]
     text = read_text(path, shown, diags)
@@ -280,7 +287,9 @@ def load_record(path: Path, relpath: str, kind: str, shown: str, diags: list[Dia
     record_kw = {**base, "lines": lines}
     for _ in range(8):  # each pass drops the values that failed; every key is optional, so this ends
         try:
-            return model.model_validate({**data, **record_kw})
+            record = model.model_validate({**data, **record_kw})
+            _hint_written_dates(record, data, shown, diags)
+            return record
         except ValidationError as e:
             data = copy.deepcopy(data)
             for err in e.errors():

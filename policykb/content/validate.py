@@ -135,9 +135,10 @@ def check_policy(content: Content, p: Policy, today: dt.date) -> list[Diagnostic
         out.append(_d(content, p, ("effective",), INFO, "retroactive",
                       f"施行日期 effective {iso(p.effective)} 早于发布日期 published {iso(p.published)}（追溯施行）。"
                       f"若政策原文如此可保留；否则请核对日期。"))
-    if p.apply and p.apply.deadline and p.published and p.apply.deadline < p.published:
+    deadline = p.apply.deadline_date if p.apply else None  # a rolling deadline (常年受理) has no date
+    if deadline and p.published and deadline < p.published:
         out.append(_d(content, p, ("apply", "deadline"), WARNING, "date-order",
-                      f"申报截止日期 apply.deadline {iso(p.apply.deadline)} 早于发布日期 published "
+                      f"申报截止日期 apply.deadline {iso(deadline)} 早于发布日期 published "
                       f"{iso(p.published)}。请核对日期。"))
     if p.review:
         every = p.review.every
