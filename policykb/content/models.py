@@ -172,6 +172,15 @@ class Record(_Strictish):
     body: str = ""
     body_line: int = 1
     lines: dict = Field(default_factory=dict, exclude=True, repr=False)
+    # What the loader found, for the validator: was there usable front matter (False: missing or
+    # unreadable, already reported, nothing in it checked), and which key paths did it report and drop.
+    front_matter_ok: bool = Field(default=True, exclude=True, repr=False)
+    rejected: frozenset = Field(default_factory=frozenset, exclude=True, repr=False)
+
+    def was_rejected(self, *keys) -> bool:
+        """Did the loader already report (and drop) the value at this key path or inside it?"""
+        n = len(keys)
+        return any(path[:n] == keys for path in self.rejected)
 
     def line_of(self, *keys) -> int:
         """Line of a key path such as ("apply", "deadline"), falling back to its parents."""

@@ -71,14 +71,14 @@ def _items(value) -> list[str]:
 
 # ---------------------------------------------------------------- per-record rules
 
-def check_keys(content: Content, rec: Record, loader_lines: set) -> list[Diagnostic]:
+def check_keys(content: Content, rec: Record, loader_lines: set = frozenset()) -> list[Diagnostic]:
     """Required keys (error) and recommended keys (one info line per file)."""
     out = []
     for key in REQUIRED[rec.kind]:
         if not _empty(getattr(rec, key, None)):
             continue
         if (key,) in rec.lines:
-            if (content.shown(rec.relpath), rec.line_of(key)) in loader_lines:
+            if rec.was_rejected(key):
                 continue  # the loader already said what is wrong with the value
             out.append(_d(content, rec, (key,), ERROR, "missing-required",
                           f"必填字段 {_label(key)} 是空的。请填写内容。"))
@@ -225,7 +225,7 @@ def _check_history(content: Content, r: Issue, today: dt.date, loader_lines: set
     iso = dt.date.isoformat
     previous = None
     for i, h in enumerate(r.history):
-        if (content.shown(r.relpath), r.line_of("history", i)) in loader_lines:
+        if r.was_rejected("history", i):
             continue  # the loader already rejected this entry
         missing = [k for k in ("date", "action") if _empty(getattr(h, k))]
         if missing:
@@ -291,13 +291,15 @@ def check_references(content: Content, today: dt.date) -> list[Diagnostic]:
                         out.append(_d(content, rec, where, WARNING, "cites-draft",
                                       f"已发布的问答引用了草稿政策 “{ref}”，网站上不会显示这条政策，答案却可能在讲它。"
                                       f"请等政策发布后再引用，或把这条问答也标为 draft: true。"))
+                elif ref in content.unloaded and ref not in kinds:
+                    continue  # the file exists but could not be read: reported once, at that file
                 elif ref in kinds:
                     other = next(iter(kinds[ref].values()))
                     out.append(_d(content, rec, where, ERROR, "wrong-ref-kind",
                                   f"“{key}” 应引用{KIND_LABEL[want]}，但 “{ref}” 是一条{KIND_LABEL[other.kind]}"
                                   f"（{content.shown(other.relpath)}）。请改为{KIND_LABEL[want]}的 id。"))
                 else:
-                    ids = [r.id for r in content.records() if r.kind == want]
+                    ids = [r.id for r in content.records() if r.kind == want and r.id != rec.id]
                     hint = difflib.get_close_matches(ref, ids, n=1, cutoff=0.6)
                     tip = f"是否应为 “{hint[0]}”？" if hint else ""
                     out.append(_d(content, rec, where, ERROR, "dangling-ref",
@@ -310,7 +312,7 @@ def check_references(content: Content, today: dt.date) -> list[Diagnostic]:
 def _check_supersession(content: Content, today: dt.date) -> list[Diagnostic]:
     """supersedes / superseded_by are two ends of one link: both files should say it."""
     policies = {p.id: p for p in content.policies}
-    out = []
+    out = _check_supersession_cycles(content, policies)
     for p in content.policies:
         for old_id in p.supersedes:
             old = policies.get(old_id)
@@ -334,23 +336,61 @@ def _check_supersession(content: Content, today: dt.date) -> list[Diagnostic]:
     return out
 
 
+def _check_supersession_cycles(content: Content, policies: dict[str, Policy]) -> list[Diagnostic]:
+    """A policy cannot, through any chain of supersedes / superseded_by, replace itself."""
+    newer: dict[str, set[str]] = defaultdict(set)  # old id -> ids that replace it
+    for p in content.policies:
+        for old in p.supersedes:
+            if old != p.id and old in policies:
+                newer[old].add(p.id)
+        for new in p.superseded_by:
+            if new != p.id and new in policies:
+                newer[p.id].add(new)
+    out, reported = [], set()
+    for start in sorted(newer):
+        if start in reported:
+            continue
+        # depth-first search for a path back to start
+        stack, seen = [(start, [start])], set()
+        while stack:
+            node, chain = stack.pop()
+            for nxt in sorted(newer.get(node, ())):
+                if nxt == start:
+                    cycle = chain
+                    text = " → ".join([*cycle, start])
+                    for pid in cycle:
+                        if pid in reported:
+                            continue
+                        reported.add(pid)
+                        p = policies[pid]
+                        where = ("supersedes",) if p.supersedes else ("superseded_by",)
+                        out.append(_d(content, p, where, ERROR, "supersedes-cycle",
+                                      f"政策之间的替代关系成环：{text}。一条政策不能直接或间接取代自己；"
+                                      f"请核对哪条是新政策，删掉方向写反的 supersedes 或 superseded_by。"))
+                    stack = []
+                    break
+                if nxt not in seen:
+                    seen.add(nxt)
+                    stack.append((nxt, chain + [nxt]))
+    return out
+
+
 # ---------------------------------------------------------------- entry points
 
 def validate(content: Content, today: dt.date | None = None) -> list[Diagnostic]:
     """Loader diagnostics + rule diagnostics for a loaded tree, sorted by path and line."""
     today = today or dt.date.today()
     diags = list(content.diagnostics)
-    loader_lines = {(d.path, d.line) for d in content.diagnostics if d.severity == ERROR}
     for rec in content.records():
-        if rec.lines.get(()) != 1:  # 1: front matter missing or unreadable, already reported
-            diags += check_keys(content, rec, loader_lines)
+        if rec.front_matter_ok:  # else: missing or unreadable, already reported by the loader
+            diags += check_keys(content, rec)
             diags += check_terms(content, rec)
         if isinstance(rec, Policy):
             diags += check_policy(content, rec, today)
         elif isinstance(rec, Faq):
             diags += check_faq(content, rec)
         elif isinstance(rec, Issue):
-            diags += check_issue(content, rec, today, loader_lines)
+            diags += check_issue(content, rec, today)
     diags += check_duplicate_ids(content)
     diags += check_references(content, today)
     return sorted(diags, key=sort_key)
