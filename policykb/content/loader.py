@@ -106,6 +106,9 @@ class Content:
             unloaded={k: v for k, v in self.unloaded.items() if v != "issue"})
 
 
+_TOO_DEEP = f"嵌套超过 {MAX_DEPTH} 层。内容规范最多用到三层（如 history 下的每条记录），请检查缩进和括号。"
+
+
 def _deep(text: str, first_line: int) -> None:
     """Refuse nesting deeper than MAX_DEPTH before libyaml's recursive composer sees it."""
     depth = 0
@@ -113,8 +116,7 @@ def _deep(text: str, first_line: int) -> None:
         if isinstance(ev, yaml.CollectionStartEvent):
             depth += 1
             if depth > MAX_DEPTH:
-                raise YamlRefused(ev.start_mark.line + first_line, "too-deep",
-                                  f"嵌套超过 {MAX_DEPTH} 层。内容规范最多用到三层（如 history 下的每条记录），请检查缩进和括号。")
+                raise YamlRefused(ev.start_mark.line + first_line, "too-deep", _TOO_DEEP)
         elif isinstance(ev, yaml.CollectionEndEvent):
             depth -= 1
 
@@ -174,6 +176,8 @@ def _walk(root, first_line: int):
     stack = [(root, ())]
     while stack:
         n, path = stack.pop()
+        if len(path) > MAX_DEPTH:
+            raise YamlRefused(n.start_mark.line + first_line, "too-deep", _TOO_DEEP)
         lines.setdefault(path, n.start_mark.line + first_line)  # a key's own line was set first
         if isinstance(n, yaml.MappingNode):
             seen = set()
@@ -209,6 +213,7 @@ _YAML_HINTS = (
     ("quoted scalar", "引号没有闭合", True),
     ("simple key", "这一行缺少冒号，应写成 “键: 值”", True),
     ("mapping values are not allowed", "这里不能出现 “键: 值”，常见原因是缩进不对，或值里有未加引号的冒号", False),
+    ("sequence entries are not allowed", "这里不能出现列表项 “- ”，常见原因是缩进不对，或把列表写在了 “键:” 的同一行", False),
     ("expected <block end>", "缩进不一致，同一层的键或列表项要左端对齐", False),
     ("'\\t'", "不能用 Tab 缩进，请改用空格", False),
 )
