@@ -498,7 +498,7 @@ def test_bundled_content_validates_strictly():
     assert ": 错误[" not in r.stdout
 
 
-@pytest.mark.parametrize("today", ["2027-12-01", "2031-12-01"])
+@pytest.mark.parametrize("today", ["2027-06-01", "2027-12-01", "2031-12-01"])
 def test_bundled_content_still_validates_years_ahead(today):
     """Content ages without breaking anything: a year and five years on, policies have expired
     (binhai-job-retention-2025 on 2026-12-31) and validate still passes, with warnings at most."""
@@ -558,3 +558,16 @@ def test_dates_win_over_an_outdated_status(make_tree):
     assert policy_status("draft", dt.date(2020, 1, 1), TODAY) == "draft"
     assert policy_status("repealed", None, TODAY) == "repealed"
     assert policy_status(None, None, TODAY) == "effective"
+
+
+def test_dates_win_in_the_matcher_too(make_tree):
+    """A policy still marked effective past its expiry is left out of current matches, like one
+    whose status is derived (search filters use the same rule as statuses.policy_status)."""
+    from policykb.search import matcher
+    root = make_tree({"policies/p-late.md": "---\ntitle: 技术改造补助办法\nstatus: effective\nexpires: 2026-06-30\n"
+                                            "---\n技术改造项目按设备投资额的8%给予补助。\n"})
+    [before] = matcher.match(root, ["技术改造补助"], today=dt.date(2026, 6, 30))
+    [after] = matcher.match(root, ["技术改造补助"], today=dt.date(2026, 7, 1))
+    [everything] = matcher.match(root, ["技术改造补助"], today=dt.date(2026, 7, 1), include_all=True)
+    assert [h.id for h in before] == ["p-late"] and after == []
+    assert [(h.id, h.status) for h in everything] == [("p-late", "expired")]
