@@ -85,3 +85,15 @@ def test_every_registered_code_is_used_by_the_content_stage():
                       for name in ("files.py", "loader.py", "validate.py"))
     unused = [code for code in CODES if f'"{code}"' not in sources]
     assert unused == []
+
+
+def test_every_field_has_one_chinese_label():
+    from policykb.content.labels import FIELD_LABEL, KIND_LABEL, field_label
+    assert set(KIND_LABEL) == set(KNOWN_FIELDS)
+    for kind, keys in KNOWN_FIELDS.items():
+        for key in keys:
+            assert key in FIELD_LABEL and field_label(key, kind) != key, (kind, key)
+    for parent, model in (("apply", Apply), ("review", Review), ("history", HistoryEntry)):
+        for key in model.model_fields:
+            assert f"{parent}.{key}" in FIELD_LABEL, (parent, key)
+    assert field_label("apply.deadline") == "申报截止" and field_label("department", "issue") == "承办单位"

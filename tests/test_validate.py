@@ -571,3 +571,15 @@ def test_dates_win_in_the_matcher_too(make_tree):
     [everything] = matcher.match(root, ["技术改造补助"], today=dt.date(2026, 7, 1), include_all=True)
     assert [h.id for h in before] == ["p-late"] and after == []
     assert [(h.id, h.status) for h in everything] == [("p-late", "expired")]
+
+
+def test_load_valid_is_one_gate(make_tree):
+    from policykb.content.diagnostics import ContentInvalid
+    from policykb.content.validate import load_valid
+    content, diags = load_valid(make_tree(GOOD), TODAY)
+    assert [i.id for i in content.issues] == ["iss-2025-001"] and content.public().issues == []
+    assert all(d.severity != ERROR for d in diags)
+    broken = make_tree({**GOOD, F: edit(FAQ, "categories: [产业发展]", "categories: [产业]")}, name="broken")
+    with pytest.raises(ContentInvalid, match="网站未生成") as e:
+        load_valid(broken, TODAY, what="网站未生成")
+    assert [d.code for d in e.value.diagnostics] == ["unknown-term"]

@@ -13,21 +13,12 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
-from policykb.content.diagnostics import ERROR, INFO, WARNING, Diagnostic, sort_key
+from policykb.content.diagnostics import ERROR, INFO, WARNING, ContentInvalid, Diagnostic, sort_key
 from policykb.content.loader import TAXONOMY_FILE, Content, iter_record_files
 from policykb.content.models import (AFTER_CLOSURE_ACTIONS, CLOSED_STATUSES, ISSUE_STATUS_LABEL, OPEN_STATUSES, PERIOD, POLICY_STATUS_LABEL,
                      RECOMMENDED, REQUIRED, Faq, Issue, Policy, Record)
+from policykb.content.labels import FIELD_LABEL, KIND_LABEL  # noqa: F401 (KIND_LABEL/FIELD_LABEL re-exported)
 from policykb.content.taxonomy import FIELD_VOCABULARY
-
-KIND_LABEL = {"policy": "政策", "faq": "常见问题", "issue": "企业诉求"}
-
-# Chinese names of the keys that messages mention by name.
-FIELD_LABEL = {
-    "title": "标题", "question": "问题", "received": "受理日期", "category": "诉求类别", "status": "状态",
-    "doc_number": "文号", "issuer": "发文机关", "region": "地区", "published": "发布日期",
-    "categories": "类别", "summary": "要点", "closed_on": "办结日期", "resolution": "办理结果",
-    "department": "承办单位", "due": "办结时限", "escalated_to": "上报对象", "satisfaction": "满意度",
-}
 
 # (kind, key) -> kind the referenced id must have.
 REFERENCES = {
@@ -394,6 +385,21 @@ def validate(content: Content, today: dt.date | None = None) -> list[Diagnostic]
     diags += check_duplicate_ids(content)
     diags += check_references(content, today)
     return sorted(diags, key=sort_key)
+
+
+def load_valid(root, today: dt.date | None = None, *, what: str = "没有建立索引") -> tuple[Content, list[Diagnostic]]:
+    """The one gate: load the whole tree once, validate it once, stop on errors.
+
+    Returns the full content (take `.public()` for public outputs) and every finding (warnings
+    and hints, for the caller to show); raises ContentInvalid with the errors, `what` saying
+    what did not happen (e.g. "网站未生成")."""
+    from policykb.content.loader import load_content
+    content = load_content(root)
+    diags = validate(content, today)
+    errors = [d for d in diags if d.severity == ERROR]
+    if errors:
+        raise ContentInvalid(errors, what)
+    return content, diags
 
 
 def count_files(content: Content) -> int:
