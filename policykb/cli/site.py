@@ -39,6 +39,8 @@ def _build(content_dir: str, out_dir: str | None, profile: str, today, verbose: 
     warnings = sum(1 for d in result.diagnostics if d.severity == WARNING)
     if warnings:
         click.echo(f"内容有 {warnings} 个警告（不影响生成），运行 policykb validate 查看详情。", err=True)
+    for notice in result.notices:
+        click.echo(notice, err=True)
     kb = result.search_index_bytes / 1024
     click.echo(f"已生成{'内部' if profile == 'internal' else '公开'}网站：{result.out}（{result.pages} 个页面，"
                f"{result.policies} 项政策，检索索引 {kb:.0f} KB，用时 {result.seconds:.1f} 秒）")
