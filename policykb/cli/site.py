@@ -58,6 +58,22 @@ def build_cmd(content_dir, out_dir, profile, today, verbose):
     _build(content_dir, out_dir, profile, today, verbose)
 
 
+class SiteHandler(http.server.SimpleHTTPRequestHandler):
+    """The preview server: the site's own 404.html (Chinese, themed) for a missing path."""
+
+    def send_error(self, code, message=None, explain=None):
+        page = Path(self.directory) / "404.html"
+        if code != 404 or not page.is_file():
+            return super().send_error(code, message, explain)
+        body = page.read_bytes()
+        self.send_response(404)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+
 @click.command("serve")
 @content_option
 @out_option
@@ -75,7 +91,7 @@ def serve_cmd(content_dir, out_dir, profile, today, host, port, no_build):
         out = _build(content_dir, out_dir, profile, today, False).out
     elif not (out / "index.html").is_file():
         fail(f"{out} 中没有已生成的网站，请去掉 --no-build 重新运行。")
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(out))
+    handler = functools.partial(SiteHandler, directory=str(out))
     try:
         server = http.server.ThreadingHTTPServer((host, port), handler)
     except OSError as e:
