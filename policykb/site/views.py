@@ -198,7 +198,7 @@ def policy_views(policies: list[Policy], faqs: list[Faq], *, today: dt.date, git
             expires=p.expires, status=status, status_label=POLICY_STATUS_LABEL.get(status, status),
             current=p.is_current(today), categories=list(p.categories), enterprise_types=list(p.enterprise_types),
             support=list(p.support), keywords=list(p.keywords), summary=p.summary or "",
-            apply={**dict.fromkeys(APPLY_KEYS), **(p.apply.model_dump(exclude_none=True) if p.apply else {})},
+            apply={**dict.fromkeys(APPLY_KEYS), **(p.apply.model_dump(exclude_none=True, warnings=False) if p.apply else {})},
             deadline=deadline, deadline_text=deadline_text,
             apply_url=safe_url(p.apply.url if p.apply else None), source_url=safe_url(p.source),
             deadline_state=state, days_left=days, days_left_text=days_left_text(days), source=p.source or "",
