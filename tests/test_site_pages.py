@@ -498,3 +498,12 @@ def test_ledger_filter_and_sort(context_factory, internal_url):
     pg.set_viewport_size({"width": 375, "height": 800})
     assert pg.evaluate("document.documentElement.scrollWidth") <= 375
     _shot(pg, "ledger-phone")
+
+
+def test_body_headings_join_the_table_of_contents_and_stay_text(public):
+    page = _page(public.out, "policies/zone-tech-upgrade-2025.html")
+    m = re.search(r'<h3 id="([^"]+)">支持内容', page)
+    assert m, "the body's heading is a real heading"
+    toc = page.split('md-nav--secondary')[1]
+    assert f'href="#{m.group(1)}"' in toc
+    assert '<div class="pkb-body">' in page and "按生产性设备投资额的10%给予补助。" in page

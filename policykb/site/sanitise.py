@@ -12,6 +12,7 @@ through one of these functions (the templates' autoescape handles values inside 
 """
 from __future__ import annotations
 
+import html as htmllib
 import re
 
 import markdown
@@ -51,12 +52,27 @@ def clean_html(html: str) -> str:
                      link_rel="noopener noreferrer nofollow", strip_comments=True)
 
 
+_HEADING_HTML = re.compile(r"<h([1-6])>(.*?)</h\1>", re.S)
+_TAG = re.compile(r"<[^>]+>")
+
+
 def body_html(md_source: str) -> Markup:
-    """A record body (Markdown) as sanitised HTML, wrapped so the page's Markdown passes it through."""
+    """A record body (Markdown) as sanitised HTML for the page's Markdown: the body's headings
+    become Markdown headings again (escaped text, so they join the page's table of contents),
+    everything between them is a raw HTML block the page's Markdown passes through."""
     html = markdown.markdown(md_source or "", extensions=BODY_EXTENSIONS, output_format="html")
     clean = clean_html(html).strip()
-    if not clean:
-        return Markup("")
-    # A raw HTML block for the page's Markdown: starts at column 0, no blank line inside.
-    clean = re.sub(r"\n\s*\n", "\n", clean)
-    return Markup(f'<div class="pkb-body">\n{clean}\n</div>')
+    out, pos = [], 0
+    for m in _HEADING_HTML.finditer(clean):
+        out.append(_raw_block(clean[pos:m.start()]))
+        text = htmllib.unescape(_TAG.sub("", m.group(2)))
+        out.append(f"{'#' * int(m.group(1))} {md_text(text)}" if text.strip() else "")
+        pos = m.end()
+    out.append(_raw_block(clean[pos:]))
+    return Markup("\n\n".join(part for part in out if part))
+
+
+def _raw_block(html: str) -> str:
+    """A raw HTML block: starts at column 0, no blank line inside (which would end it)."""
+    html = re.sub(r"\n\s*\n", "\n", html.strip())
+    return f'<div class="pkb-body">\n{html}\n</div>' if html else ""
