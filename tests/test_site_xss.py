@@ -80,7 +80,18 @@ TREE = {
         title: '第二项政策 {ATTR}'
         published: 2025-07-01
         categories: ['{TERM}']
-        summary: 正常摘要
+        summary: |
+          正常摘要，后面换行试图结束 HTML 块
+
+          {ATTR}
+
+          [链接](javascript:{js("nl-link")})
+        apply:
+          how: |
+            第一行
+
+            <img src=x onerror="{js("nl-how")}">
+            {ATTR}
         """, '正文。\n'),
     "faq/x-faq.md": rec(f"""
         question: '怎么申报？{ATTR} <script>{js("question")}</script>'

@@ -69,8 +69,20 @@ def _href(ctx, page: str, anchor: str = "") -> str:
     return rel + (f"#{anchor}" if anchor else "")
 
 
+_NEWLINES = re.compile(r"\s*\n\s*")
+
+
+def _one_line(value):
+    """Every plain value is printed on one line: no content value can end the HTML block it sits
+    in and start Markdown of its own (Markup from templates and the sanitiser passes unchanged)."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return _NEWLINES.sub(" ", value)
+    return value
+
+
 def make_env() -> Environment:
     env = Environment(loader=FileSystemLoader(str(HERE / "templates")), autoescape=True, trim_blocks=True,
+                      finalize=_one_line,
                       lstrip_blocks=True, keep_trailing_newline=True, undefined=StrictUndefined,
                       comment_start_string="{##", comment_end_string="##}")  # "{#id}" is Markdown
     env.filters["md"] = md_text  # content values in Markdown text (headings)
