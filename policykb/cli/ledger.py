@@ -27,6 +27,18 @@ def _load(content_dir: str, include_issues: bool = True):
         fail(str(e))
 
 
+def _load_valid(content_dir: str, today: dt.date, what: str):
+    """Load and validate: figures and reminders are computed only from content without errors
+    (an empty or broken record must not count); errors are listed as path:line, exit 1."""
+    from policykb.content.diagnostics import ERROR, ContentInvalid
+    from policykb.content.validate import validate
+    content = _load(content_dir)
+    errors = [d for d in validate(content, today) if d.severity == ERROR]
+    if errors:
+        raise ContentInvalid(errors, what)
+    return content
+
+
 def _ledger_errors():
     from policykb.ledger.lifecycle import LedgerError
     from policykb.ledger.recordedit import EditError
@@ -51,26 +63,27 @@ def _run(content_dir, issue_id, op, *, values=None, note=None, by=None, date=Non
     errors = _ledger_errors()
     try:
         path = ledger.find_issue(Path(content_dir), issue_id)
-        change = ledger.apply(path, op, values=values, note=note, by=by, date=_date(date))
+        change = ledger.apply(path, op, values=values, note=note, by=by, date=_date(date), commit=commit)
+    except ledger.CommitFailed as e:
+        _say_applied(e.change, issue_id, path)
+        fail(str(e), EXIT_ERRORS)
     except errors as e:
         fail(str(e), EXIT_ERRORS)
+    _say_applied(change, issue_id, path)
+    _say_committed(change)
+    return change
+
+
+def _say_applied(change, issue_id, path):
     old = ISSUE_STATUS_LABEL.get(change.old_status, change.old_status)
     new = ISSUE_STATUS_LABEL.get(change.new_status, change.new_status)
     moved = f"（{old} → {new}）" if change.old_status != change.new_status else f"（{new}）"
     click.echo(f"诉求 {issue_id}：{change.action}{moved}，已写入 {path}")
-    _maybe_commit(change, commit)
-    return change
 
 
-def _maybe_commit(change, commit: bool):
-    if not commit:
-        return
-    from policykb.ledger import lifecycle as ledger
-    try:
-        sha = ledger.git_commit(change)
-    except _ledger_errors() as e:
-        fail(str(e), EXIT_ERRORS)
-    click.echo(f"已提交 Git：{sha[:10]}")
+def _say_committed(change):
+    if change.commit:
+        click.echo(f"已提交 Git：{change.commit[:10]}")
 
 
 @issue_group.command("assign")
@@ -219,11 +232,15 @@ def new_cmd(title, body, category, enterprise, contact, channel, region, service
     if unknown:
         fail(f"找不到政策 {'、'.join(unknown)}。请检查编号（文件名）。", EXIT_ERRORS)
     try:
-        change = ledger.create(Path(content_dir), fields, body or title, by=by, date=_date(date), issue_id=issue_id)
+        change = ledger.create(Path(content_dir), fields, body or title, by=by, date=_date(date), issue_id=issue_id,
+                               commit=commit)
+    except ledger.CommitFailed as e:
+        click.echo(f"已受理诉求 {e.change.issue.id}，写入 {e.change.path}")
+        fail(str(e), EXIT_ERRORS)
     except _ledger_errors() as e:
         fail(str(e), EXIT_ERRORS)
     click.echo(f"已受理诉求 {change.issue.id}，写入 {change.path}")
-    _maybe_commit(change, commit)
+    _say_committed(change)
     if show_similar:
         _print_similar(content_dir, text, exclude=change.issue.id, content=content)
 
@@ -418,8 +435,8 @@ def suggest_eval_cmd(gov_dir, as_json, content_dir):
 def stats_cmd(content_dir, since, until, as_of, by, as_json):
     """诉求统计：收集、上报、办结、超期、办结率、按时办结率、满意率。"""
     from policykb.ledger.stats import FIGURES, GROUP_BY, compute_stats, format_figure, group_stats
-    content = _load(content_dir)
     kw = {"since": _date(since), "until": _date(until), "as_of": _date(as_of) or dt.date.today()}
+    content = _load_valid(content_dir, kw["as_of"], "没有计算统计数字")
     total = compute_stats(content.issues, **kw)
     groups = group_stats(content.issues, by, **kw) if by else None
     if as_json:
@@ -460,30 +477,45 @@ def faq_group():
 @content_option
 def promote_cmd(issue_id, faq_id, by, date, commit, content_dir):
     """把已办结的诉求整理成常见问题草稿（去除企业身份信息）。"""
+    from policykb.ledger.anonymise import KIND_LABEL
+    from policykb.ledger.lifecycle import CommitFailed
     from policykb.ledger.promote import promote
+    failed = None
     try:
-        result = promote(Path(content_dir), issue_id, faq_id=faq_id, by=by, date=_date(date))
+        result = promote(Path(content_dir), issue_id, faq_id=faq_id, by=by, date=_date(date), commit=commit)
+    except CommitFailed as e:
+        failed, result = e, None
     except _ledger_errors() as e:
         fail(str(e), EXIT_ERRORS)
+    if failed is not None:
+        click.echo(f"已生成问答草稿 {failed.change.extra_paths[0]}（来自诉求 {issue_id}）")
+        fail(str(failed), EXIT_ERRORS)
     click.echo(f"已生成问答草稿 {result.faq_path}（来自诉求 {issue_id}），诉求已关联 faq: {result.faq_id}")
     if result.removed:
-        click.echo("已去除：" + "、".join(f"{k}“{v}”" for k, v in result.removed))
+        click.echo("已去除：" + "、".join(f"{KIND_LABEL.get(k, k)}“{v}”" for k, v in result.removed))
     click.echo("这是草稿（draft: true）：不会发布到网站，也不会出现在匹配结果中。请审阅问题和答复的措辞、"
                "确认没有企业身份信息后，删除 draft 这一行即可发布。")
-    _maybe_commit(result.change, commit)
+    _say_committed(result.change)
 
 
 # -- report ----------------------------------------------------------------------------------------
+MAX_DAYS = 36500  # a hundred years ahead is already more than any reminder needs
 @click.command("report")
 @content_option
-@click.option("--days", default=30, show_default=True, help="提前多少天提醒政策到期和申报截止")
+@click.option("--days", default=30, show_default=True, type=int, help="提前多少天提醒政策到期和申报截止（0–36500）")
 @click.option("--as-of", type=DATE, default=None, help="以哪天为“今天”（默认今天）")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
 def report_cmd(content_dir, days, as_of, as_json):
     """每周提醒清单：即将到期的政策、申报截止、待复核政策、超期和本周到期的诉求。"""
     from policykb.ledger.report import build_report, format_report
-    content = _load(content_dir)
-    rep = build_report(content, today=_date(as_of) or dt.date.today(), days=days)
+    if not 0 <= days <= MAX_DAYS:
+        fail(f"--days 应在 0 到 {MAX_DAYS} 之间（天），现在是 {days}。", EXIT_ERRORS)
+    today = _date(as_of) or dt.date.today()
+    content = _load_valid(content_dir, today, "没有生成提醒清单")
+    try:
+        rep = build_report(content, today=today, days=days)
+    except OverflowError:
+        fail(f"--days {days} 超出了可以计算的日期范围。请用较小的天数。", EXIT_ERRORS)
     if as_json:
         click.echo(json.dumps(rep.as_json(), ensure_ascii=False, indent=2))
     else:

@@ -21,6 +21,10 @@ PLACEHOLDER = {
     "address": "（地址略）",
 }
 
+# What the editor reads for each kind (the draft's note, the CLI's list).
+KIND_LABEL = {"company": "企业名称", "person": "人名", "phone": "电话", "id": "证件号码", "licence": "证照号码",
+              "email": "邮箱", "address": "地址"}
+
 # Common single-character surnames plus compound ones: person tags from jieba are only trusted
 # when they start with one of these (jieba also tags "高新区" as a person).
 SURNAMES = set(
