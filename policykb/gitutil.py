@@ -61,7 +61,8 @@ def config(key: str, cwd: Path | None = None) -> str | None:
 def dirty(paths: list[Path], cwd: Path) -> list[str]:
     """Of `paths`, those with changes Git has not committed (modified, staged or untracked).
     A path that does not exist and is not tracked is clean."""
-    r = run(["status", "--porcelain", "--untracked-files=all", "--", *map(str, paths)], cwd)
+    names = [str(Path(p).resolve()) for p in paths]  # relative paths would be read from cwd, not ours
+    r = run(["status", "--porcelain", "--untracked-files=all", "--", *names], cwd)
     return [line[3:] for line in r.stdout.splitlines() if line.strip()]
 
 

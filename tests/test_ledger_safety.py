@@ -358,3 +358,25 @@ def test_lock_is_exclusive_between_processes(tmp_path):
             with fsio.lock(target, timeout=0.2):  # flock is per open file: a second holder waits too
                 pass
     assert list(tmp_path.iterdir()) == []
+
+
+def test_record_file_symlinked_outside_is_refused(make_tree, tmp_path, cli):
+    outside = tmp_path / "secret.md"
+    outside.write_text(RECORD, encoding="utf-8")
+    root = make_tree({"policies/zone-power.md": POLICY})
+    (root / "issues").mkdir()
+    (root / "issues/2026-0001.md").symlink_to(outside)
+    r = cli("issue", "note", "2026-0001", "x", "--content", root, "--by", "a", "--date", "2026-03-03")
+    assert r.exit_code != 0 and "拒绝写入" in r.output
+    assert outside.read_text(encoding="utf-8") == RECORD
+
+
+def test_commit_check_works_from_another_working_folder(repo_tree, tmp_path):
+    repo, content = repo_tree
+    p = content / "issues/2026/2026-0001.md"
+    p.write_text(RECORD.replace("35 千伏", "110 千伏"), encoding="utf-8")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    r = run_policykb("issue", "note", "2026-0001", "补充", "--content", os.path.relpath(content, elsewhere),
+                     "--by", "a", "--date", "2026-03-03", "--commit", cwd=elsewhere)
+    assert r.returncode == 1 and "尚未提交的修改" in r.stderr
