@@ -172,7 +172,8 @@ def test_promote_commit(git_repo, cli):
 EVERY_KIND = {
     # kind: [(text planted, the identifying part that must go)]
     "person": [("经办人王小明说", "王小明"), ("联系人：刘芳芳", "刘芳芳"), ("法定代表人李强表示同意", "李强"),
-               ("老李和小张都在", "李"), ("小张都在", "张")],
+               ("老李和小张都在", "李"), ("小张都在", "张"), ("请找孙丽娟办理", "孙丽娟"), ("由赵刚负责，周志强配合", "志强"),
+               ("欧阳娜娜来电咨询", "娜娜"), ("与钱卫东沟通后解决", "卫东")],
     "licence": [("统一社会信用代码91120116MA05KXYZ1Q", "91120116MA05KXYZ1Q"),
                 ("信用代码 91120116ma05kxyz1q", "91120116ma05kxyz1q"),
                 ("代码 9112 0116 MA05 KXYZ 1Q 已核", "KXYZ"), ("代码9112-0116-MA05-KXYZ-1Q", "KXYZ")],
@@ -205,7 +206,7 @@ def test_every_kind_of_identifier_is_removed(kind, planted, secret):
 def test_ordinary_text_survives_the_new_patterns():
     text = ("依据津高新管发〔2025〕8号文件，2025年申报，补贴50万元，拨打12345热线。按GB/T 19001-2016和ISO9001认证，"
             "项目编号2025-TJ-001，2026-03-02受理，研发投入占比3.5%，第3季度，一楼大厅，三层会议室，年产值12000000元，"
-            "专精特新小巨人企业，每年365天，10千伏，小区居民，小微企业，老师和学生，滨海新区第五大街。")
+            "专精特新小巨人企业，每年365天，10千伏，小区居民，小微企业，老师和学生，滨海新区第五大街，园区和楼宇业主。")
     r = anonymise(text)
     assert r.text == text, r.removed
 

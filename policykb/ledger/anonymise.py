@@ -324,18 +324,37 @@ def anonymise(text: str, *, enterprise: str | None = None, people: list[str] | t
         pos = at = m.end()
     text = "".join(out) + text[pos:]
     result = []
-    tokens = _tokens(text)
+    tokens = _merge_split_names(_tokens(text))
     for i, (_a, _b, word, flag) in enumerate(tokens):
         after = tokens[i + 1][3] if i + 1 < len(tokens) else "x"
         if _familiar(word, flag, after):  # 老李, 小张: the surname goes, the 老/小 stays
             removed.append(("person", word))
             result.append(word[0] + "某")
-        elif flag == "nr" and _looks_like_name(word) and not _common_word(word) and not any(word in k for k in keep):
+        elif (flag.startswith("nr") and _looks_like_name(word) and not _common_word(word)
+              and not any(word in k for k in keep)):
             removed.append(("person", word))
             result.append(PLACEHOLDER["person"])
         else:
             result.append(word)
     return Result("".join(result), removed)
+
+
+def _merge_split_names(tokens: list) -> list:
+    """jieba often cuts an unknown name after its surname (周 / 志强, 欧阳 / 娜娜): a surname token
+    followed by a one- or two-character name token becomes one name token."""
+    out, i = [], 0
+    while i < len(tokens):
+        a, b, word, flag = tokens[i]
+        if (i + 1 < len(tokens) and (word in SURNAMES or word in COMPOUND_SURNAMES)
+                and not flag.startswith(("c", "p", "u", "d", "r", "v", "f", "m", "q"))  # 和, 向, 与 … are words here
+                and tokens[i + 1][3].startswith("nr") and re.fullmatch(r"[\u4e00-\u9fa5]{1,2}", tokens[i + 1][2])):
+            nb, nword = tokens[i + 1][1], tokens[i + 1][2]
+            out.append((a, nb, word + nword, "nr"))
+            i += 2
+            continue
+        out.append(tokens[i])
+        i += 1
+    return out
 
 
 # 小/老 + a surname character that are ordinary words, not a person (小区, 老年, 小微企业).
