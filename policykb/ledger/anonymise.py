@@ -87,8 +87,10 @@ _PATTERNS = [
     ("id", re.compile(r"(?<![0-9A-Za-z])(?:E[A-Z]?|G|D|S|P|H|M)\d{7,8}(?![0-9A-Za-z])")),  # passports, HK/Macau permits
     ("plate", re.compile(rf"[{_PROVINCES}]\s*[A-HJ-NP-Za-hj-np-z]\s*[·•.．\-\s]?\s*(?=(?:[A-Za-z]*\d){{3}})"
                          r"[A-HJ-NP-Za-hj-np-z0-9]{5,6}(?![A-Za-z0-9])[挂学警港澳]?")),
-    ("account", re.compile(r"(?:账号|帐号|卡号|账户|帐户|户号)\s*(?:是|为)?\s*[:：]?\s*(?P<v>\d(?:[ \-]?\d){9,24})(?![0-9])")),
-    ("account", re.compile(r"(?<![0-9])\d{4}(?:[ \-]?\d{4}){2,3}[ \-]?\d{1,4}(?![0-9])")),  # 16–19 digits, see _keep_match
+    ("account", re.compile(r"(?:账号|帐号|卡号|账户|帐户|户号|银行卡|储蓄卡|信用卡)\s*(?:是|为)?\s*[:：]?\s*(?P<v>\d(?:[ \-]?\d){9,24})(?![0-9])")),
+    # 16–19 digits, run together or in groups with spaces (see _keep_match); hyphens only after a label
+    # above, since 20250301-20251231 is a period, not an account.
+    ("account", re.compile(r"(?<![0-9\-])\d{4}(?: ?\d{4}){2,3} ?\d{1,4}(?![0-9\-])")),
     ("licence", re.compile(r"(?<=[证号码照]：)[A-Za-z0-9\-]{6,}|(?<=[证号码照]:)\s*[A-Za-z0-9\-]{6,}|"
                            r"(?<=许可证)[A-Za-z0-9\-]{6,}|(?<![0-9A-Za-z])\d{15}(?![0-9A-Za-z])")),
     ("phone", re.compile(r"(?<![0-9])(?:\+?86[-\s]?)?1[3-9]\d[-\s]?\d{4}[-\s]?\d{4}(?![0-9])")),
