@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from policykb.console import EXIT_ERRORS, content_option, fail
+from policykb.console import DATE, EXIT_ERRORS, content_option, fail, today_option
 from policykb.content.loader import ContentRootError, load_content
 from policykb.content.models import ISSUE_STATUS_LABEL, ISSUE_STATUSES, SATISFACTION
 
@@ -17,7 +17,6 @@ def _date(value) -> dt.date | None:
     return value.date() if isinstance(value, dt.datetime) else value
 
 
-DATE = click.DateTime(formats=["%Y-%m-%d"])
 
 
 def _load(content_dir: str, include_issues: bool = True):
@@ -315,13 +314,12 @@ def similar_cmd(issue_id, top, content_dir):
 @click.option("--department", default=None, help="按承办单位筛选")
 @click.option("--service-group", default=None, help="按服务组筛选")
 @click.option("--overdue", is_flag=True, help="只列超期未办结的诉求")
-@click.option("--as-of", type=DATE, default=None, help="以哪天为“今天”（默认今天）")
+@today_option()
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
 @content_option
-def list_cmd(status, category, department, service_group, overdue, as_of, as_json, content_dir):
+def list_cmd(status, category, department, service_group, overdue, today, as_json, content_dir):
     """列出诉求（可按状态、类别、承办单位、服务组、是否超期筛选）。"""
     from policykb.ledger.stats import is_overdue
-    today = _date(as_of) or dt.date.today()
     content = _load(content_dir)
     rows = [i for i in content.issues
             if (not status or i.status in status) and (not category or i.category == category)
@@ -428,14 +426,14 @@ def suggest_eval_cmd(gov_dir, as_json, content_dir):
 @content_option
 @click.option("--since", type=DATE, default=None, help="受理日期起（含）")
 @click.option("--until", type=DATE, default=None, help="受理日期止（含）")
-@click.option("--as-of", type=DATE, default=None, help="以哪天为“今天”计算超期（默认今天）")
+@today_option("以哪天为“今天”计算超期（默认今天），格式 YYYY-MM-DD")
 @click.option("--by", "by", type=click.Choice(["category", "department", "service_group", "month"]), default=None,
               help="分组统计")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON（比率为 0–1 的小数）")
-def stats_cmd(content_dir, since, until, as_of, by, as_json):
+def stats_cmd(content_dir, since, until, today, by, as_json):
     """诉求统计：收集、上报、办结、超期、办结率、按时办结率、满意率。"""
     from policykb.ledger.stats import FIGURES, GROUP_BY, compute_stats, format_figure, group_stats
-    kw = {"since": _date(since), "until": _date(until), "as_of": _date(as_of) or dt.date.today()}
+    kw = {"since": _date(since), "until": _date(until), "as_of": today}
     content = _load_valid(content_dir, kw["as_of"], "没有计算统计数字")
     total = compute_stats(content.issues, **kw)
     groups = group_stats(content.issues, by, **kw) if by else None
@@ -503,14 +501,13 @@ MAX_DAYS = 36500  # a hundred years ahead is already more than any reminder need
 @click.command("report")
 @content_option
 @click.option("--days", default=30, show_default=True, type=int, help="提前多少天提醒政策到期和申报截止（0–36500）")
-@click.option("--as-of", type=DATE, default=None, help="以哪天为“今天”（默认今天）")
+@today_option()
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
-def report_cmd(content_dir, days, as_of, as_json):
+def report_cmd(content_dir, days, today, as_json):
     """每周提醒清单：即将到期的政策、申报截止、待复核政策、超期和本周到期的诉求。"""
     from policykb.ledger.report import build_report, format_report
     if not 0 <= days <= MAX_DAYS:
         fail(f"--days 应在 0 到 {MAX_DAYS} 之间（天），现在是 {days}。", EXIT_ERRORS)
-    today = _date(as_of) or dt.date.today()
     content = _load_valid(content_dir, today, "没有生成提醒清单")
     try:
         rep = build_report(content, today=today, days=days)
