@@ -158,7 +158,7 @@ def policy_views(policies: list[Policy], faqs: list[Faq], *, today: dt.date, git
     views: dict[str, PolicyView] = {}
     for p in published:
         status = p.status_on(today)
-        deadline = p.apply.deadline if p.apply else None
+        deadline = p.apply.deadline_date if p.apply else None  # rolling deadlines (常年受理) have no date
         state, days = deadline_state(deadline, today)
         updated = git.updated.get(p.relpath)
         views[p.id] = PolicyView(
