@@ -27,15 +27,11 @@ def _load(content_dir: str, include_issues: bool = True):
 
 
 def _load_valid(content_dir: str, today: dt.date, what: str):
-    """Load and validate: figures and reminders are computed only from content without errors
-    (an empty or broken record must not count); errors are listed as path:line, exit 1."""
-    from policykb.content.diagnostics import ERROR, ContentInvalid
-    from policykb.content.validate import validate
-    content = _load(content_dir)
-    errors = [d for d in validate(content, today) if d.severity == ERROR]
-    if errors:
-        raise ContentInvalid(errors, what)
-    return content
+    """Load and validate through the one gate: figures and reminders are computed only from
+    content without errors (an empty or broken record must not count); errors are listed as
+    path:line by the CLI's handler, exit 1."""
+    from policykb.content.validate import load_valid
+    return load_valid(content_dir, today, what=what)[0]
 
 
 def _ledger_errors():
@@ -365,11 +361,10 @@ def show_cmd(issue_id, content_dir):
         fail(f"找不到诉求 {issue_id}。请用 policykb issue list 查看编号。", EXIT_ERRORS)
     click.echo(f"{issue.id}  {issue.title or ''}")
     click.echo(f"文件：{content.shown(issue.relpath)}")
-    labels = {"status": "状态", "received": "受理日期", "category": "类别", "enterprise": "企业",
-              "contact": "联系人", "channel": "渠道", "region": "区域", "service_group": "服务组",
-              "officer": "服务专员", "department": "承办单位", "due": "办结时限", "closed_on": "办结日期",
-              "escalated_to": "上报对象", "resolution": "办理结果", "satisfaction": "满意度",
-              "policies": "相关政策", "faq": "相关问答"}
+    from policykb.content.labels import field_label
+    labels = {key: field_label(key, "issue") for key in (
+        "status", "received", "category", "enterprise", "contact", "channel", "region", "service_group", "officer",
+        "department", "due", "closed_on", "escalated_to", "resolution", "satisfaction", "policies", "faq")}
     for key, label in labels.items():
         value = getattr(issue, key)
         if value in (None, "", []):
@@ -475,7 +470,7 @@ def faq_group():
 @content_option
 def promote_cmd(issue_id, faq_id, by, date, commit, content_dir):
     """把已办结的诉求整理成常见问题草稿（去除企业身份信息）。"""
-    from policykb.ledger.anonymise import KIND_LABEL
+    from policykb.ledger.anonymise import IDENTITY_LABEL
     from policykb.ledger.lifecycle import CommitFailed
     from policykb.ledger.promote import promote
     failed = None
@@ -490,7 +485,7 @@ def promote_cmd(issue_id, faq_id, by, date, commit, content_dir):
         fail(str(failed), EXIT_ERRORS)
     click.echo(f"已生成问答草稿 {result.faq_path}（来自诉求 {issue_id}），诉求已关联 faq: {result.faq_id}")
     if result.removed:
-        click.echo("已去除：" + "、".join(f"{KIND_LABEL.get(k, k)}“{v}”" for k, v in result.removed))
+        click.echo("已去除：" + "、".join(f"{IDENTITY_LABEL.get(k, k)}“{v}”" for k, v in result.removed))
     click.echo("这是草稿（draft: true）：不会发布到网站，也不会出现在匹配结果中。请审阅问题和答复的措辞、"
                "确认没有企业身份信息后，删除 draft 这一行即可发布。")
     _say_committed(result.change)

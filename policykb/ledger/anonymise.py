@@ -29,7 +29,7 @@ PLACEHOLDER = {
 }
 
 # What the editor reads for each kind (the draft's note, the CLI's list).
-KIND_LABEL = {"company": "企业名称", "person": "人名", "phone": "电话", "id": "证件号码", "licence": "证照号码",
+IDENTITY_LABEL = {"company": "企业名称", "person": "人名", "phone": "电话", "id": "证件号码", "licence": "证照号码",
               "email": "邮箱", "address": "地址", "plate": "车牌号", "account": "银行账号", "im": "微信/QQ"}
 
 # Common single-character surnames plus compound ones: person tags from jieba are only trusted

@@ -12,7 +12,7 @@ import yaml
 from policykb import fsio
 from policykb.content.loader import load_content
 from policykb.content.models import CLOSED_STATUSES, ISSUE_STATUS_LABEL, Faq
-from policykb.ledger.anonymise import KIND_LABEL, anonymise, names_in
+from policykb.ledger.anonymise import IDENTITY_LABEL, anonymise, names_in
 from policykb.ledger.lifecycle import (
     RETRIES,
     Change,
@@ -105,7 +105,7 @@ def removed_note(removed: list[tuple[str, str]]) -> list[str]:
         counts[kind] = counts.get(kind, 0) + 1
     if not counts:
         return ["# 匿名化：没有发现需要去除的身份信息。请仍然通读核对。"]
-    parts = "、".join(f"{KIND_LABEL.get(k, k)} {n} 处" for k, n in counts.items())
+    parts = "、".join(f"{IDENTITY_LABEL.get(k, k)} {n} 处" for k, n in counts.items())
     return [f"# 匿名化已去除：{parts}（已换成“某企业”“某某”“（电话略）”等）。",
             "# 请对照原诉求核对是否还有遗漏的身份信息；核对后可删除这两行注释和 draft 一行。"]
 
