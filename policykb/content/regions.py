@@ -160,13 +160,17 @@ def regions_in_text(text: str, taxonomy, known: Iterable[str] = ()) -> list[str]
 def closest(wanted: str, known: Iterable[str], table: dict[str, list[str]] | None = None) -> str | None:
     """The known region (a level's name, or an alias) nearest to an unknown one, for 'did you mean'."""
     import difflib
-    names = sorted({lv.split("/")[-1] for k in known for lv in levels(k)} | set(table or {}))
+    names = sorted({lv.split("/")[-1] for k in known for lv in levels(k)} | {a for a in table or {} if is_cjk_name(a)})
     w = path(wanted).split("/")[-1] if path(wanted) else wanted
     hits = difflib.get_close_matches(w, names, n=1, cutoff=0.3)
     if hits:
         return hits[0]
     scored = sorted(((len(set(w) & set(n)), n) for n in names), reverse=True)
-    return scored[0][1] if scored and scored[0][0] > 0 else (names[0] if names else None)
+    return scored[0][1] if scored and scored[0][0] > 0 else None
+
+
+def is_cjk_name(name: str) -> bool:
+    return any("\u4e00" <= c <= "\u9fff" for c in name)
 
 
 def is_known(wanted: str, known: Iterable[str], table: dict[str, list[str]] | None = None) -> bool:

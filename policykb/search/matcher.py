@@ -161,32 +161,45 @@ def is_stale(index_dir: Path, key: dict) -> bool:
     return gen is None or gen.manifest.get("key") != key["key"]
 
 
-def _load_valid(root: Path, include_issues: bool):
-    """content/ -> loader -> validator -> index: an index never holds what validation rejects."""
+def _load_valid(root: Path, include_issues: bool, strict: bool = True):
+    """content/ -> loader -> validator -> (content, skipped): an index never holds what
+    validation rejects. Strict: any error raises ContentInvalid. Otherwise every record file with
+    an error is left out and named in `skipped` as path:line (its first error)."""
     from policykb.content.diagnostics import ERROR, ContentInvalid
     from policykb.content.loader import load_content
     from policykb.content.validate import validate
     content = load_content(root, include_issues=include_issues)
     errors = [d for d in validate(content) if d.severity == ERROR]
-    if errors:
+    if errors and strict:
         raise ContentInvalid(errors)
-    return content
+    first: dict[str, int] = {}
+    for d in errors:
+        first[d.path] = min(first.get(d.path, d.line), d.line)
+    if first:
+        keep = lambda r: content.shown(r.relpath) not in first  # noqa: E731
+        content.policies[:] = [r for r in content.policies if keep(r)]
+        content.faqs[:] = [r for r in content.faqs if keep(r)]
+        content.issues[:] = [r for r in content.issues if keep(r)]
+    return content, [f"{p}:{n}" for p, n in sorted(first.items())]
 
 
 def build_index(content_root=None, index_dir=None, *, internal: bool = False, extra_roots: Sequence = (),
-                key: dict | None = None) -> index_store.Generation:
-    """Build a fresh index and swap it in. Raises index_store.IndexBusy if another build runs,
-    ContentInvalid if the content has validation errors."""
+                key: dict | None = None, strict: bool = False) -> index_store.Generation:
+    """Build a fresh index and swap it in. Raises index_store.IndexBusy if another build runs.
+    Record files with validation errors are left out and listed in the manifest's "skipped"
+    (path:line); with `strict`, any validation error raises ContentInvalid instead."""
     root = _root(content_root)
     key = key or index_key(root, internal=internal, extra_roots=extra_roots)
     index_dir = Path(index_dir) if index_dir else default_index_dir(key)
     with index_store.write_lock(index_dir):
         started = time.perf_counter()
-        content = _load_valid(root, include_issues=internal)
+        content, skipped = _load_valid(root, include_issues=internal, strict=strict)
         docs = index_docs(content, internal=internal)
         seen = {d.id for d in docs}
         for extra in extra_roots:
-            for d in index_docs(_load_valid(Path(extra), include_issues=False)):
+            extra_content, extra_skipped = _load_valid(Path(extra), include_issues=False, strict=strict)
+            skipped += extra_skipped
+            for d in index_docs(extra_content):
                 if d.id not in seen:
                     seen.add(d.id)
                     docs.append(d)
@@ -200,7 +213,7 @@ def build_index(content_root=None, index_dir=None, *, internal: bool = False, ex
             raise
         manifest = {**key, "engine": ENGINE, "engine_version": ENGINE_VERSION,
                     "analysis": analysis.resources_hash(), "content_root": str(root.resolve()),
-                    "extra_roots": [str(Path(e).resolve()) for e in extra_roots], **stats,
+                    "extra_roots": [str(Path(e).resolve()) for e in extra_roots], **stats, "skipped": skipped,
                     "built": dt.datetime.now().isoformat(timespec="seconds"),
                     "build_seconds": round(time.perf_counter() - started, 2)}
         gen = index_store.publish(index_dir, gen_path, manifest)
@@ -219,22 +232,30 @@ def _prune_cache(keep: Path) -> None:
 
 
 def ensure_index(content_root=None, index_dir=None, *, internal: bool = False,
-                 extra_roots: Sequence = ()) -> tuple[index_store.Generation, bool]:
-    """The live, fresh index for this content: (generation, whether it was just built)."""
+                 extra_roots: Sequence = (), strict: bool = False) -> tuple[index_store.Generation, bool]:
+    """The live, fresh index for this content: (generation, whether it was just built).
+    `strict`: content with validation errors raises ContentInvalid (even if an index that
+    skipped those files exists)."""
     key = index_key(content_root, internal=internal, extra_roots=extra_roots)
     index_dir = Path(index_dir) if index_dir else default_index_dir(key)
     gen = index_store.current(index_dir)
     if gen is not None and gen.manifest.get("key") == key["key"]:
+        if strict and gen.manifest.get("skipped"):
+            _load_valid(_root(content_root), include_issues=internal, strict=True)  # raises
         return gen, False
+    build = lambda: build_index(content_root, index_dir, internal=internal,  # noqa: E731
+                                extra_roots=extra_roots, key=key, strict=strict)
     try:
-        return build_index(content_root, index_dir, internal=internal, extra_roots=extra_roots, key=key), True
+        return build(), True
     except index_store.IndexBusy:
         # Another process is building: most likely the very index we need. Wait for it.
         index_store.wait_for_writer(index_dir)
         gen = index_store.current(index_dir)
         if gen is not None and gen.manifest.get("key") == key["key"]:
+            if strict and gen.manifest.get("skipped"):
+                _load_valid(_root(content_root), include_issues=internal, strict=True)
             return gen, False
-        return build_index(content_root, index_dir, internal=internal, extra_roots=extra_roots, key=key), True
+        return build(), True
 
 
 def searcher_for(gen: index_store.Generation):
@@ -365,12 +386,16 @@ def confident(hits: list[Hit]) -> bool:
 
 def match(content_root, questions: list[str], *, top: int = 10, types=None, region: str | None = None,
           include_all: bool = False, internal: bool = False, index_dir=None,
-          extra_roots: Sequence = (), today: dt.date | None = None, notify=None) -> list[list[Hit]]:
+          extra_roots: Sequence = (), today: dt.date | None = None, notify=None, strict: bool = False,
+          on_skipped=None) -> list[list[Hit]]:
     """Ranked hits for each question, in order. Builds or refreshes the index when needed
-    (then calls notify(manifest) if given)."""
-    gen, built = ensure_index(content_root, index_dir, internal=internal, extra_roots=extra_roots)
+    (then calls notify(manifest) if given); on_skipped(["path:line", …]) hears of record files
+    left out of the index for their validation errors (see build_index)."""
+    gen, built = ensure_index(content_root, index_dir, internal=internal, extra_roots=extra_roots, strict=strict)
     if built and notify:
         notify(gen.manifest)
+    if on_skipped and gen.manifest.get("skipped"):
+        on_skipped(gen.manifest["skipped"])
     searcher = searcher_for(gen)
     if isinstance(types, str):
         types = (types,)
