@@ -235,11 +235,6 @@ def index_terms(text: str) -> list[str]:
     return word_terms(runs) + bigram_terms(runs)
 
 
-def index_text(text: str) -> str:
-    """Terms joined by spaces: what the search engine stores for a field."""
-    return " ".join(index_terms(text))
-
-
 @dataclass(frozen=True)
 class QueryTerm:
     term: str  # as indexed (bigrams carry the BIGRAM prefix)
@@ -278,24 +273,27 @@ def fix_typos(text: str) -> str:
 # --- homophones: pinyin input-method slips of the domain's own terms (鸡改 -> 技改) ---------
 
 def _readings() -> dict[str, list[str]]:
-    """Character -> its toneless pinyin readings (pypinyin's table, cached as marshal)."""
+    """Character -> its toneless pinyin readings (pypinyin's public API, cached as marshal)."""
     global _READINGS
     if _READINGS is not None:
         return _READINGS
-    cache = cache_dir() / "pinyin-readings-1.marshal"
+    cache = cache_dir() / "pinyin-readings-2.marshal"
     try:
         with open(cache, "rb") as f:
             _READINGS = marshal.load(f)
         return _READINGS
     except (OSError, ValueError, EOFError):
         pass
-    import unicodedata
+    from pypinyin import Style, pinyin
 
-    from pypinyin.pinyin_dict import pinyin_dict
-
-    def bare(p: str) -> str:
-        return "".join(c for c in unicodedata.normalize("NFKD", p) if not unicodedata.combining(c))
-    table = {chr(cp): sorted({bare(p) for p in v.split(",")}) for cp, v in pinyin_dict.items()}
+    table = {}
+    for lo, hi in ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF)):
+        for cp in range(lo, hi + 1):
+            c = chr(cp)
+            readings = pinyin(c, style=Style.NORMAL, heteronym=True, errors=lambda _: [[]])
+            got = sorted({r for r in (readings[0] if readings else []) if r and r != c})
+            if got:
+                table[c] = got
     fd, tmp = tempfile.mkstemp(dir=cache_dir(), prefix=".pinyin-")
     with os.fdopen(fd, "wb") as f:
         marshal.dump(table, f)
