@@ -325,3 +325,18 @@ def test_undated_regionless_notice_ranks_below_current_scheme(make_tree):
     root = make_tree({k: v for k, v in ZONES.items() if k != "policies/liangjiang-talent.md"})
     [hits] = matcher.match(root, ["人才公寓租金补贴"], types="policy")
     assert ids(hits).index("teda-talent") < ids(hits).index("old-notice")
+
+
+def test_long_message_is_answered_for_its_need_not_its_small_talk(make_tree, monkeypatch):
+    root = make_tree({
+        "policies/tech.md": "---\ntitle: 技术改造项目补助办法\n---\n企业实施技术改造、更换生产设备的，按设备投资额给予补助。\n",
+        "policies/canteen.md": "---\ntitle: 园区职工食堂和宿舍管理办法\n---\n园区企业职工食堂、职工宿舍、班车和员工活动中心由园区统一管理，"
+                               "员工食堂宿舍班车按月结算。\n",
+    })
+    message = ("您好，我们公司在园区开了八年了，员工食堂还不错，宿舍也够住，班车每天准点，员工活动中心也常去，"
+               "今年打算更换生产设备搞技术改造，想问问有没有补助")
+    [hits] = matcher.match(root, [message])
+    assert hits[0].id == "tech"
+    monkeypatch.setattr(matcher, "LONG_CHARS", 0)  # without finding the need, small talk wins
+    [plain] = matcher.match(root, [message])
+    assert plain[0].id == "canteen"

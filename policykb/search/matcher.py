@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +50,10 @@ OTHER_ZONE_PRIOR = 0.3
 UNDATED_PRIOR = 0.85
 COVER_TIE = 0.1  # "matches no more of the question": coverage within this of the dated record's
 NOT_CURRENT = ("expired", "repealed", "draft")
+# Long messages (global knobs): from this many characters, clauses are weighed (see _focus).
+LONG_CHARS = 60
+FOCUS_SHARE = 0.5
+SMALL_TALK_WEIGHT = 0.4
 ALIASES = "region-aliases.json"  # the region name table, written into each index generation
 
 _SEARCHERS: dict[str, object] = {}
@@ -345,9 +350,11 @@ def search(searcher, question: str, request: Request | None = None, top: int = 1
         zones, q = (), analysis.analyze_query(question)
     if q.empty:
         return []
+    filters = _filters(searcher, request, zones)
+    if LONG_CHARS and len(q.normalized) >= LONG_CHARS:
+        q = _focus(searcher, q, filters)
     # Records sharing too little of the question (idf-weighted) are not answers at all.
-    hits = [h for h in searcher.search(q, _filters(searcher, request, zones), max(top, 10) * 2)
-            if h.coverage >= MIN_COVERAGE]
+    hits = [h for h in searcher.search(q, filters, max(top, 10) * 2) if h.coverage >= MIN_COVERAGE]
     recs = _records_by_id(searcher)
     hits = _undated_last(hits, recs)[:top]
     for h in hits:
@@ -356,6 +363,35 @@ def search(searcher, question: str, request: Request | None = None, top: int = 1
             h.status = policy_status(r.status, r.expires, request.today)
         h.confident = h.strength >= MIN_STRENGTH
     return hits
+
+
+_CLAUSE = re.compile(r"[^，。！？；,.!?;：:\n]+")
+
+
+def _focus(searcher, q: analysis.AnalyzedQuery, filters: Filters) -> analysis.AnalyzedQuery:
+    """A long message: find the need. Each clause is searched on its own; words that occur only
+    in clauses whose best record scores below FOCUS_SHARE of the best clause's (greetings, the
+    company's story) keep SMALL_TALK_WEIGHT of their weight."""
+    clauses = [c for c in _CLAUSE.findall(q.normalized) if len(c.strip()) >= 2]
+    if len(clauses) < 3:
+        return q
+    analysed = [analysis.analyze_query(c) for c in clauses]
+    best = []
+    for cq in analysed:
+        hits = searcher.search(cq, filters, 1) if not cq.empty else []
+        best.append(hits[0].strength if hits else 0.0)
+    top = max(best)
+    if top <= 0:
+        return q
+    strong: set[str] = set()
+    for cq, b in zip(analysed, best):
+        if b >= FOCUS_SHARE * top:
+            strong |= {t.term for t in cq.terms}
+    if not strong:
+        return q
+    terms = [t if t.term in strong else analysis.QueryTerm(t.term, t.weight * SMALL_TALK_WEIGHT, t.source, t.synonym)
+             for t in q.terms]
+    return analysis.AnalyzedQuery(q.text, q.normalized, terms, q.words, q.expansions)
 
 
 def _undated_last(hits: list[Hit], recs: dict) -> list[Hit]:
