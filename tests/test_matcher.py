@@ -340,3 +340,18 @@ def test_long_message_is_answered_for_its_need_not_its_small_talk(make_tree, mon
     monkeypatch.setattr(matcher, "LONG_CHARS", 0)  # without finding the need, small talk wins
     [plain] = matcher.match(root, [message])
     assert plain[0].id == "canteen"
+
+
+def test_resolved_problem_wording_expands_cited_policy_in_internal_index_only(make_tree):
+    root = make_tree({
+        "policies/p-power.md": "---\ntitle: 工业企业供电扩容服务办法\n---\n供电公司为扩产企业办理增容报装。\n",
+        "policies/p-other.md": "---\ntitle: 工业企业用水服务办法\n---\n水务公司为企业办理报装。\n",
+        "issues/2026/2026-0001.md": "---\ntitle: 车间新上机器后电闸总跳\nreceived: 2026-01-05\ncategory: 生产配套\n"
+                                    "status: resolved\ndepartment: 供电公司\nclosed_on: 2026-02-01\n"
+                                    "resolution: 协调供电公司增容。\npolicies: [p-power]\n---\n新上机器后电闸总跳，变压器带不动。\n",
+    })
+    [internal] = matcher.match(root, ["电闸总跳"], types="policy", internal=True)
+    assert ids(internal)[:1] == ["p-power"]  # neither policy says 电闸; the resolved problem citing one does
+    assert "电闸" not in internal[0].snippet
+    [public] = matcher.match(root, ["电闸总跳"], types="policy")
+    assert public == []  # private wording never reaches the public index

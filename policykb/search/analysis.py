@@ -24,7 +24,7 @@ from pathlib import Path
 
 from policykb.paths import SEARCH_RESOURCES, cache_dir
 
-ANALYSIS_VERSION = "4"  # bump when the code below changes what terms a text yields
+ANALYSIS_VERSION = "5"  # bump when the code below changes what terms a text yields
 BIGRAM = "_"  # prefix of character-bigram terms; keeps them apart from two-character words
 HMM = True  # jieba's HMM joins unknown names (静安区); measured slightly better than without
 RESOURCE_FILES = ("userdict.txt", "stopwords.txt", "synonyms.txt", "typos.txt")
@@ -35,6 +35,7 @@ BIGRAM_WEIGHT = 1.0
 SYNONYM_WEIGHT = 0.5
 SUBWORD_WEIGHT = 0.5  # dictionary sub-words of a longer word (京市 in 北京市)
 MAX_QUERY_TERMS = 60
+COMPOUNDS = True  # domain compounds are terms wherever their characters run, however jieba cut them
 
 _FULLWIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
 _FULLWIDTH[0x3000] = 0x20
@@ -208,8 +209,19 @@ def _subwords(word: str, freq: dict) -> list[str]:
     return out
 
 
+@lru_cache(maxsize=1)
+def _compounds():
+    """Domain compounds of three or more characters (user dictionary and synonym groups), as one
+    pattern: found in a run of text even where jieba, swayed by the neighbours, cut them apart
+    (中小微企业 -> 中小微/企业 hides 小微企业; 服务专员 split as 服务/专员)."""
+    words = {w for w, _, _ in user_words()} | {w for g in synonym_groups() for w in g}
+    words = sorted((w for w in words if len(w) >= 3 and is_cjk(w)), key=lambda w: (-len(w), w))
+    return re.compile("(?=(" + "|".join(map(re.escape, words)) + "))") if words else None
+
+
 def word_terms(runs: list[list[str]]) -> list[str]:
     freq = tokenizer().FREQ
+    compounds = _compounds() if COMPOUNDS else None
     out = []
     for run in runs:
         for w in run:
@@ -218,6 +230,9 @@ def word_terms(runs: list[list[str]]) -> list[str]:
             if len(w) > 2 and _CJK.search(w):
                 out.extend(_subwords(w, freq))
             out.append(w)
+        if compounds is not None and len(run) > 1:
+            words = set(run)
+            out.extend(m for m in dict.fromkeys(compounds.findall("".join(run))) if m not in words)
     return out
 
 
@@ -361,6 +376,8 @@ def analyze_query(question: str, *, expand: bool = True) -> AnalyzedQuery:
 
     words = list(dict.fromkeys(word_terms(runs)))
     whole = {w for run in runs for w in run}
+    if COMPOUNDS and _compounds() is not None:  # a dictionary compound counts as a word the company used
+        whole |= {m for run in runs for m in _compounds().findall("".join(run))}
     for w in words:  # dictionary sub-words (京市 in 北京市) count less than the words themselves
         add(w, WORD_WEIGHT if w in whole else WORD_WEIGHT * SUBWORD_WEIGHT, w)
     for b in bigram_terms(runs):

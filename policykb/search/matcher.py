@@ -98,7 +98,7 @@ def index_docs(content, *, internal: bool = False) -> list[IndexDoc]:
         for i in content.issues:
             if i.status in ("resolved", "closed") and i.resolution:
                 for pid in [*(i.policies or []), *(i.faq or [])]:
-                    told.setdefault(pid, []).append(i.title or "")
+                    told.setdefault(pid, []).extend(t for t in (i.title, i.body) if t)
     region_of = {p.id: p.region for p in content.policies}
     for p in content.policies:
         faqs = cited_by.get(p.id, [])
