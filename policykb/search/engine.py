@@ -77,6 +77,7 @@ class Record:
     status: str | None = None
     expires: dt.date | None = None
     dated: bool = False
+    links: tuple[str, ...] = ()  # ids of linked records (FAQ <-> the policies it cites)
 
 
 @dataclass

@@ -169,7 +169,8 @@ class WhooshEngine:
                                     "starts": np.array(starts, dtype=np.int64), "ids": ids,
                                     "link_ptr": link_ptr, "link_rows": link_rows})
         records = [{"id": d.id, "type": d.type, "region": d.region, "status": d.status,
-                    "expires": d.expires.isoformat() if d.expires else None, "dated": d.dated} for d in docs]
+                    "expires": d.expires.isoformat() if d.expires else None, "dated": d.dated,
+                    "links": [t for t in d.links if t in row_of and t != d.id]} for d in docs]
         (dest / RECORDS).write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
         return {"documents": len(docs), "passages": len(parents)}
 
@@ -205,7 +206,7 @@ class WhooshSearcher:
             rows = json.loads((self.path / RECORDS).read_text(encoding="utf-8"))
             self._records = [Record(r["id"], r["type"], r.get("region"), r.get("status"),
                                     dt.date.fromisoformat(r["expires"]) if r.get("expires") else None,
-                                    bool(r.get("dated"))) for r in rows]
+                                    bool(r.get("dated")), tuple(r.get("links") or ())) for r in rows]
         return self._records
 
     def term_idf(self, terms: list[str]) -> list[float]:
