@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import os
 import sys
 import tempfile
 from pathlib import Path
@@ -119,8 +118,7 @@ def compute_diff(content_dir: str, base: str, head: str | None, today: dt.date, 
         d = diff_content(old, new, today=today, base=f"{base}（{short(loc, base_commit)}）", head=label_head)
         if pages:
             from policykb.site.pagediff import changed_pages
-            d.pages = changed_pages(load_content(old_root, include_issues=False), old_root,
-                                    load_content(new_root, include_issues=False), new_root, today)
+            d.pages = changed_pages(old, new, today)
     return d
 
 
@@ -148,11 +146,11 @@ def diff_cmd(base, head, content_dir, as_json, today, no_pages, output):
         fail(str(e))
     text = _as_json(d) if as_json else render_markdown(d)
     if output:
+        from policykb import fsio
+
         target = Path(output)
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, target)
+        fsio.write_atomic(target, text)
     else:
         click.echo(text, nl=False)
     sys.exit(EXIT_OK)
