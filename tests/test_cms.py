@@ -183,10 +183,12 @@ def _cms_branches(repo) -> list[str]:
     return [b for b in git(repo, "branch", "--format=%(refname:short)").split() if b.startswith("cms/")]
 
 
-def _wait_for_branch(repo, seconds: float = 20) -> list[str]:
+def _wait_for_branch(repo, seconds: float = 30) -> list[str]:
+    """The editorial workflow's branch, once its commit is in (decap-server makes the branch first)."""
     deadline = time.time() + seconds
     while time.time() < deadline:
-        if _cms_branches(repo):
+        branches = _cms_branches(repo)
+        if branches and all(git(repo, "diff", "--name-only", "main", b).strip() for b in branches):
             break
         time.sleep(0.3)
     return _cms_branches(repo)
