@@ -403,16 +403,17 @@ async function searchDetailed(question, opts = {}) {
   const results = order.map(([row, score], k) => {
     const d = shown[k];
     const { snippet, marks } = makeSnippet(d, termSet, st.res);
+    const titleMarks = matchedRuns(d.title, termSet, st.res);
     return { id: d.id, type: d.type, title: d.title, url: new URL(d.url, BASE).href,
       status: statusOf(st, row, today), score: Math.round((score / 510000) * 1e4) / 1e4, snippet,
-      region: d.region || "", deadline: d.deadline || "", issueStatus: d.issue_status || "", marks };
+      region: d.region || "", deadline: d.deadline || "", issueStatus: d.issue_status || "", marks, titleMarks };
   });
   return { results, ms, regions: st.docs.regions };
 }
 
 async function search(question, opts = {}) {
   const { results } = await searchDetailed(String(question || ""), opts);
-  return results.map(({ marks, issueStatus, ...r }) => r);
+  return results.map(({ marks, titleMarks, issueStatus, ...r }) => r);
 }
 
 // --- the results page (search.html) ----------------------------------------------------------
@@ -443,7 +444,8 @@ function renderResult(r) {
   const head = el("div", "pkb-result__head");
   head.appendChild(el("span", `pkb-result__type pkb-result__type--${r.type}`, TYPE_LABEL[r.type] || r.type));
   if (STATUS_LABEL[r.status]) head.appendChild(el("span", "pkb-result__badge", STATUS_LABEL[r.status]));
-  const a = el("a", "pkb-result__title", r.title);
+  const a = el("a", "pkb-result__title");
+  renderSnippet(a, r.title, r.titleMarks || []);
   a.href = r.url;
   head.appendChild(a);
   li.appendChild(head);
