@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import gzip
+import os
 import http.server
 import threading
 from pathlib import Path
@@ -23,6 +24,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
         "--no-first-run", "--disable-sync"]
 SHOTS = TEST_OUTPUT / "site"
 PARITY = 0.98
+NCP_DIR = Path(os.environ.get("POLICYKB_NCP") or NCP)  # the NCP dev set (never copied into the project)
 
 pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium 不存在：请运行 scripts/install-browser"),
@@ -144,12 +146,12 @@ def test_browser_ranks_as_the_python_reference(page, bundled_site):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not (NCP / "questions.jsonl").is_file(), reason="NCP evaluation set not present")
+@pytest.mark.skipif(not (NCP_DIR / "questions.jsonl").is_file(), reason="NCP evaluation set not present")
 def test_browser_matches_the_reference_on_ncp(browser, tmp_path):
-    site = build_site(NCP / "content", tmp_path / "site").out
+    site = build_site(NCP_DIR / "content", tmp_path / "site").out
     server, base = _serve(site)
     try:
-        questions = load_questions(NCP / "questions.jsonl")
+        questions = load_questions(NCP_DIR / "questions.jsonl")
         ref = SiteIndex(site)
         expected = [[h["id"] for h in ref.search(q.q, top=10)] for q in questions]
         pg = browser.new_page()
