@@ -67,3 +67,24 @@ def evaluate_site(content_root, questions, *, site: Path | None = None, matcher:
         for k, g in m["groups"].items():
             report["groups"].setdefault(k, {})["matcher"] = g["matcher"]
     return report
+
+
+def report_lines(report: dict, qfile) -> list[str]:
+    """The `policykb eval --engine site` table (Chinese, like the matcher's)."""
+    lines = [f"问题集：{qfile}（{report['questions']} 个问题），网站搜索索引 {report['documents']} 条记录"
+             f"（建索引 {report['index_seconds']} 秒）；参照实现查询中位数 {report['query_ms_median']} ms，"
+             f"冷缓存首次搜索下载中位数 {report['first_search_gzip_median'] / 1024:.0f} KB（gzip）",
+             f"{'分组':<16}{'题数':>5}  {'网站搜索 R@1':>10}{'R@5':>7}{'MRR@10':>8}   {'匹配器 R@1':>8}{'R@5':>7}{'MRR@10':>8}"]
+    names = {"all": "全部", "half:odd": "奇数行", "half:even": "偶数行"}
+    order = sorted(report["groups"], key=lambda k: (k != "all", not k.startswith("half"), k))
+    for key in order:
+        g = report["groups"][key]
+        s, m = g.get("site"), g.get("matcher")
+        if not s or not s["questions"]:
+            continue
+        row = f"{names.get(key, key.replace('style:', '风格 ')):<16}{s['questions']:>5}  " \
+              f"{s['recall@1']:>10.3f}{s['recall@5']:>7.3f}{s['mrr@10']:>8.3f}"
+        if m and m.get("questions"):
+            row += f"   {m['recall@1']:>8.3f}{m['recall@5']:>7.3f}{m['mrr@10']:>8.3f}"
+        lines.append(row)
+    return lines
