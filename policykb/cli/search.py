@@ -199,6 +199,11 @@ def bench_cmd(content_dir, questions_file, scale, no_site, as_json):
             st = r["site"]
             click.echo(f"{r['label']}：生成网站 {st['site_build_seconds']:.1f} 秒（其中 MkDocs {st['mkdocs_seconds']:.1f} 秒，"
                        f"{st['pages']} 个页面），搜索索引 {st['search_index_bytes'] / 1024:.0f} KB")
+            if "search_index_gzip" in st:  # the site's static search (policykb/site/sitesearch)
+                click.echo(f"{r['label']}：网站搜索索引 gzip {st['search_index_gzip'] / 1024:.0f} KB（{st['search_records']} 条记录），"
+                           f"建索引 {st['search_index_seconds']:.1f} 秒（占其余生成时间 {st['search_build_share']:.0%}）；"
+                           f"冷缓存首次搜索下载中位数 {st['first_search_gzip_median'] / 1024:.0f} KB，"
+                           f"查询中位数 {st['query_ms_median']:.1f} ms（Python 参照实现）；首页加载 {st['page_load_gzip'] / 1024:.0f} KB（gzip）")
     ra = report["ratios"]
     click.echo("大语料 / 原始语料（同一次运行）：" + "，".join(
         f"{name} ×{value}" for name, value in [("记录数", ra["documents"]), ("建索引", ra["build_seconds"]),

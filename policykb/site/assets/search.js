@@ -182,9 +182,12 @@ function fnv1a(term) {
   return h >>> 0;
 }
 
-function parseShard(buf) {
+function idf1000(n, df) {
+  return Math.floor(1000 * Math.log(1 + (n - df + 0.5) / (df + 0.5)) + 0.5);
+}
+
+function parseShard(buf, n) {
   const bytes = new Uint8Array(buf);
-  const dec = new TextDecoder();
   let pos = 0;
   const varint = () => {
     let n = 0, mul = 1, b;
@@ -195,10 +198,10 @@ function parseShard(buf) {
   const count = varint();
   for (let c = 0; c < count; c++) {
     const len = varint();
-    const term = dec.decode(bytes.subarray(pos, pos + len));
-    pos += len;
-    const idf = varint();
+    let term = "";
+    for (let k = 0; k < len; k++, pos += 2) term += String.fromCharCode(bytes[pos] | (bytes[pos + 1] << 8));
     const df = varint();
+    const idf = idf1000(n, df);
     const rows = new Int32Array(df), imps = new Uint8Array(df);
     let row = 0;
     for (let k = 0; k < df; k++) { row += varint(); rows[k] = row; imps[k] = bytes[pos++]; }
@@ -216,7 +219,7 @@ async function loadShards(st, terms) {
   await Promise.all(need.map(async (i) => {
     const r = await fetch(new URL(st.manifest.shard[i], ROOT));
     if (!r.ok) throw new Error(`shard ${i}: ${r.status}`);
-    st.shards.set(i, parseShard(await r.arrayBuffer()));
+    st.shards.set(i, parseShard(await r.arrayBuffer(), st.manifest.n));
   }));
 }
 

@@ -10,9 +10,11 @@ content hash, so a browser never mixes two generations):
     t/<i>.<h>.bin                 postings of the terms whose FNV-1a hash % shards == i
     d/<gen>/<row>.json            what a result shows (title, url, region, deadline, text)
 
-Shard format (unsigned LEB128 varints): term count, then per term, in sorted order: byte length,
-UTF-8 bytes, idf x 1000 (rounded), posting count, then per posting the row delta and one byte of
+Shard format (unsigned LEB128 varints): term count, then per term, in sorted order: its length in
+UTF-16 code units, the code units (2 bytes each, little-endian: CJK bigrams compress better so
+than as UTF-8), the posting count df, then per posting the row delta and one byte of
 impact = round(255 x tf / (K1 + tf)) where tf is the BM25F field-weighted term frequency.
+idf x 1000 = floor(1000 x ln(1 + (n - df + 0.5) / (df + 0.5)) + 0.5), computed by the reader.
 A record's score is the integer sum over query terms of weight x idf1000 x impact, so the
 browser and the Python reference (query.py) rank identically.
 
@@ -31,13 +33,13 @@ from pathlib import Path
 from policykb.content import regions
 from policykb.site.sitesearch import analysis as sa
 
-VERSION = 1
+VERSION = 2
 SHARDS = 256
 K1 = 1.2
 # BM25F field weights and length normalisation (global knobs, as in the matcher).
 FIELD_BOOST = {"title": 3.0, "alt": 2.0, "summary": 1.5, "tags": 0.7, "body": 1.0, "asked": 0.8}
 FIELD_B = {"title": 0.5, "alt": 0.5, "summary": 0.6, "tags": 0.3, "body": 0.75, "asked": 0.5}
-TEXT_CHARS = 1500  # body text kept for snippets
+TEXT_CHARS = 700  # body text kept for snippets
 TYPE_CODE = {"policy": "p", "faq": "f", "issue": "i"}
 STATUS_CODE = {None: "-", "effective": "e", "expired": "x", "repealed": "r", "draft": "d"}
 DIR = "search"
@@ -147,18 +149,18 @@ def analyse(recs: list[Record], res: sa.Resources) -> dict[str, list[tuple[int, 
 
 
 def idf1000(n_docs: int, df: int) -> int:
-    return round(1000 * math.log(1 + (n_docs - df + 0.5) / (df + 0.5)))
+    """The same in search.js (Math.floor(1000 * Math.log(…) + 0.5))."""
+    return math.floor(1000 * math.log(1 + (n_docs - df + 0.5) / (df + 0.5)) + 0.5)
 
 
 def shard_bytes(terms: list[str], postings, n_docs: int) -> bytes:
     buf = bytearray()
     _varint(len(terms), buf)
     for t in sorted(terms):
-        raw = t.encode("utf-8")
-        _varint(len(raw), buf)
+        raw = t.encode("utf-16-le")
+        _varint(len(raw) // 2, buf)
         buf += raw
         plist = postings[t]
-        _varint(idf1000(n_docs, len(plist)), buf)
         _varint(len(plist), buf)
         prev = 0
         for row, imp in plist:
@@ -188,7 +190,7 @@ def write_index(content, site: Path, *, internal: bool) -> dict:
     recs = records(content, internal=internal)
     postings = analyse(recs, res)
     n = len(recs)
-    root = site / DIR
+    root = Path(site) / DIR
     total = 0
     by_shard: dict[int, list[str]] = {}
     for t in postings:

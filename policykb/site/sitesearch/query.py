@@ -10,7 +10,7 @@ from pathlib import Path
 
 from policykb.content import regions
 from policykb.site.sitesearch import analysis as sa
-from policykb.site.sitesearch.index import DIR, EPOCH
+from policykb.site.sitesearch.index import DIR, EPOCH, idf1000
 
 LINK_NUM, LINK_DEN = 7, 20  # a FAQ and the policies it cites gain 7/20 of the best linked score
 TYPE_NAME = {"p": "policy", "f": "faq", "i": "issue"}
@@ -39,15 +39,16 @@ def _varint(buf: bytes, pos: int) -> tuple[int, int]:
         shift += 7
 
 
-def parse_shard(buf: bytes) -> dict[str, tuple[int, list[tuple[int, int]]]]:
+def parse_shard(buf: bytes, n_docs: int = 0) -> dict[str, tuple[int, list[tuple[int, int]]]]:
+    """term -> (idf x 1000 for a corpus of `n_docs`, [(row, impact)])."""
     out = {}
     count, pos = _varint(buf, 0)
     for _ in range(count):
         ln, pos = _varint(buf, pos)
-        term = buf[pos:pos + ln].decode("utf-8")
-        pos += ln
-        idf, pos = _varint(buf, pos)
+        term = buf[pos:pos + 2 * ln].decode("utf-16-le")
+        pos += 2 * ln
         df, pos = _varint(buf, pos)
+        idf = idf1000(n_docs, df)
         plist, row = [], 0
         for _ in range(df):
             d, pos = _varint(buf, pos)
@@ -79,7 +80,7 @@ class SiteIndex:
         if i not in self._shards:
             name = self.manifest["shard"][i]
             self.fetched.add(name)
-            self._shards[i] = parse_shard((self.root / name).read_bytes())
+            self._shards[i] = parse_shard((self.root / name).read_bytes(), self.manifest["n"])
         return self._shards[i]
 
     def postings(self, term: str):
