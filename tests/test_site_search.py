@@ -190,7 +190,7 @@ def test_only_the_manifest_has_a_fixed_name(public):
 def test_a_term_lives_in_the_shard_its_hash_names(public):
     ix = SiteIndex(public)
     for term in ("稳岗", "返还", "技改"):
-        shard = parse_shard((ix.root / ix.manifest["shard"][sa.fnv1a(term) % 256]).read_bytes())
+        shard = parse_shard((ix.root / ix.manifest["shard"][sa.fnv1a(term) % ix.manifest["shards"]]).read_bytes())
         assert term in shard and shard[term][1]
 
 
@@ -245,3 +245,28 @@ def test_query_analysis_never_crosses_stopwords_or_punctuation():
     assert q.pieces == ["稳岗返还", "时候到账"]
     assert "司的" not in q.terms and "还时" not in q.terms and q.terms["稳岗"] == sa.WORD
     assert sa.normalise("ＡＢＣ穩崗", res) == "abc稳岗"
+
+
+def test_fast_pieces_equal_the_browsers_scanning_loop():
+    res = sa.resources()
+    texts = ["我们公司的稳岗返还，什么时候到账？", "请问一下关于高新技术企业认定的具体情况有哪些", "给不给补贴？要不要材料",
+             "这个那个这些是否可以可不可以申请", "abc 5g基站、ipo上市的话怎么办咋办"]
+    for t in texts:
+        n = sa.normalise(t, res)
+        assert sa.pieces(n, res) == sa.pieces_scan(n, res), t
+
+
+def test_large_corpora_get_more_shards_and_capped_postings(monkeypatch, tmp_path):
+    from policykb.site.sitesearch import index
+    monkeypatch.setattr(index, "CAP_MIN", 3)
+    monkeypatch.setattr(index, "CAP_SHARE", 0.0)
+    monkeypatch.setattr(index, "SHARD_TARGET", 0.3)
+    root = write_tree(tmp_path / "content", {f"policies/p{i}.md": f"---\ntitle: 稳岗返还第{i}号\n---\n稳岗返还{'补贴' * i}\n"
+                                                for i in range(6)})
+    from policykb.site.sitesearch.evaluate import build_index_only
+    build_index_only(root, tmp_path / "site")
+    ix = SiteIndex(tmp_path / "site")
+    assert ix.manifest["shards"] > 256 and len(ix.manifest["shard"]) == ix.manifest["shards"]
+    idf, plist = ix.postings("稳岗")
+    assert len(plist) == 3 and idf == index.idf1000(6, 6)  # kept the strongest three; idf from the true df
+    assert [h["id"] for h in ix.search("补贴", top=3)] == ["p5", "p4", "p3"]

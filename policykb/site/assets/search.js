@@ -201,10 +201,11 @@ function parseShard(buf, n) {
     let term = "";
     for (let k = 0; k < len; k++, pos += 2) term += String.fromCharCode(bytes[pos] | (bytes[pos + 1] << 8));
     const df = varint();
+    const kept = df - varint(); // very common terms of large corpora keep their strongest postings only
     const idf = idf1000(n, df);
-    const rows = new Int32Array(df), imps = new Uint8Array(df);
+    const rows = new Int32Array(kept), imps = new Uint8Array(kept);
     let row = 0;
-    for (let k = 0; k < df; k++) { row += varint(); rows[k] = row; imps[k] = bytes[pos++]; }
+    for (let k = 0; k < kept; k++) { row += varint(); rows[k] = row; imps[k] = bytes[pos++]; }
     out.set(term, { idf, rows, imps });
   }
   return out;

@@ -119,8 +119,28 @@ def normalise(text: str, res: Resources) -> str:
     return "".join(t2s.get(c, c) for c in (text or "").translate(_FULLWIDTH)).lower()
 
 
+@lru_cache(maxsize=8)
+def _breaker(stop: frozenset[str]) -> re.Pattern:
+    """Multi-character stopwords (longest first: at each position the longest one wins, as in
+    the scanning loop of search.js) and the particles, as one pattern."""
+    words = sorted(stop, key=lambda w: (-len(w), w))
+    return re.compile("|".join([*map(re.escape, words), f"[{BREAK_CHARS}]"]))
+
+
 def pieces(norm: str, res: Resources) -> list[str]:
-    """Normalised text -> pieces that terms never cross."""
+    """Normalised text -> pieces that terms never cross (the browser scans; same result)."""
+    out: list[str] = []
+    breaker = _breaker(res.stop)
+    for tok in TOKEN.findall(A_NOT_A.sub(" ", norm)):
+        if tok[0] < "\u3400":
+            out.append(tok)
+        else:
+            out.extend(p for p in breaker.split(tok) if p)
+    return out
+
+
+def pieces_scan(norm: str, res: Resources) -> list[str]:
+    """pieces() written as search.js does it (kept to check the two agree)."""
     out: list[str] = []
     longest = max((len(w) for w in res.stop), default=0)
     for tok in TOKEN.findall(A_NOT_A.sub(" ", norm)):

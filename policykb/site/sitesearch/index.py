@@ -12,7 +12,9 @@ content hash, so a browser never mixes two generations):
 
 Shard format (unsigned LEB128 varints): term count, then per term, in sorted order: its length in
 UTF-16 code units, the code units (2 bytes each, little-endian: CJK bigrams compress better so
-than as UTF-8), the posting count df, then per posting the row delta and one byte of
+than as UTF-8), the term's document frequency df, how many of its postings were left out
+(df - kept: only very common terms of large corpora lose their weakest postings, see CAP), then
+per kept posting the row delta and one byte of
 impact = round(255 x tf / (K1 + tf)) where tf is the BM25F field-weighted term frequency.
 idf x 1000 = floor(1000 x ln(1 + (n - df + 0.5) / (df + 0.5)) + 0.5), computed by the reader.
 A record's score is the integer sum over query terms of weight x idf1000 x impact, so the
@@ -26,6 +28,7 @@ import datetime as dt
 import hashlib
 import json
 import math
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,8 +36,13 @@ from pathlib import Path
 from policykb.content import regions
 from policykb.site.sitesearch import analysis as sa
 
-VERSION = 2
-SHARDS = 256
+VERSION = 3
+SHARDS = 256  # at least; large corpora get more (a power of two), so a shard stays small
+SHARD_TARGET = 16_000  # raw bytes per shard aimed at
+MAX_SHARDS = 4096
+# A term keeps at most this many postings (its highest impacts): a cold first search on a large
+# corpus then stays a few hundred KB. It never binds below CAP_MIN records.
+CAP_MIN, CAP_SHARE = 2000, 0.1
 K1 = 1.2
 # BM25F field weights and length normalisation (global knobs, as in the matcher).
 FIELD_BOOST = {"title": 3.0, "alt": 2.0, "summary": 1.5, "tags": 0.7, "body": 1.0, "asked": 0.8}
@@ -113,6 +121,9 @@ def records(content, *, internal: bool) -> list[Record]:
 
 
 def _varint(n: int, buf: bytearray) -> None:
+    if n < 0x80:
+        buf.append(n)
+        return
     while True:
         b = n & 0x7F
         n >>= 7
@@ -127,24 +138,43 @@ def _hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:10]
 
 
+def _field_counts(fields: dict[str, str]) -> dict[str, tuple[int, Counter]]:
+    out = {}
+    for f, text in fields.items():
+        ts = sa.document_terms(text, sa.resources())
+        if ts:
+            out[f] = (len(ts), Counter(ts))
+    return out
+
+
+def _count_all(recs: list[Record]) -> list[dict[str, tuple[int, Counter]]]:
+    """Per record and field: (length, term counts); in worker processes on large builds."""
+    sa.resources()  # loaded once before forking: workers share it
+    fields = [r.fields for r in recs]
+    if len(recs) < 2000 or (os.cpu_count() or 1) < 2:
+        return [_field_counts(f) for f in fields]
+    import multiprocessing as mp
+    with mp.get_context("fork").Pool(min(os.cpu_count() or 2, 4)) as pool:
+        return pool.map(_field_counts, fields, chunksize=32)
+
+
 def analyse(recs: list[Record], res: sa.Resources) -> dict[str, list[tuple[int, int]]]:
     """term -> [(row, impact)] in row order."""
-    terms = [{f: sa.document_terms(text, res) for f, text in r.fields.items()} for r in recs]
+    counts = _count_all(recs)
     avg = {}
     for f in FIELD_BOOST:
-        have = [len(t[f]) for t in terms if t[f]]
+        have = [c[f][0] for c in counts if f in c]
         avg[f] = (sum(have) / len(have)) if have else 1.0
     postings: dict[str, list[tuple[int, int]]] = {}
-    for row, ft in enumerate(terms):
+    for row, fc in enumerate(counts):
         tf: dict[str, float] = {}
-        for f, ts in ft.items():
-            if not ts:
-                continue
-            norm = FIELD_BOOST[f] / (1 - FIELD_B[f] + FIELD_B[f] * len(ts) / avg[f])
-            for t, n in Counter(ts).items():
+        for f, (length, counter) in fc.items():
+            norm = FIELD_BOOST[f] / (1 - FIELD_B[f] + FIELD_B[f] * length / avg[f])
+            for t, n in counter.items():
                 tf[t] = tf.get(t, 0.0) + n * norm
         for t, v in tf.items():
-            postings.setdefault(t, []).append((row, max(1, round(255 * v / (K1 + v)))))
+            imp = round(255 * v / (K1 + v))
+            postings.setdefault(t, []).append((row, imp if imp > 0 else 1))
     return postings
 
 
@@ -161,13 +191,30 @@ def shard_bytes(terms: list[str], postings, n_docs: int) -> bytes:
         _varint(len(raw) // 2, buf)
         buf += raw
         plist = postings[t]
-        _varint(len(plist), buf)
+        df = len(plist)
+        cap = max(CAP_MIN, int(n_docs * CAP_SHARE))
+        if df > cap:
+            plist = sorted(sorted(plist, key=lambda p: (-p[1], p[0]))[:cap])
+        _varint(df, buf)
+        _varint(df - len(plist), buf)
         prev = 0
         for row, imp in plist:
-            _varint(row - prev, buf)
+            d = row - prev
+            if d < 0x80:
+                buf.append(d)
+            else:
+                _varint(d, buf)
             buf.append(imp)
             prev = row
     return bytes(buf)
+
+
+def shard_count(postings) -> int:
+    raw = sum(2 * len(t) + 3 + 2.2 * len(p) for t, p in postings.items())
+    n = SHARDS
+    while n < MAX_SHARDS and raw / n > SHARD_TARGET:
+        n *= 2
+    return n
 
 
 def _days(d: dt.date | None) -> int:
@@ -192,11 +239,12 @@ def write_index(content, site: Path, *, internal: bool) -> dict:
     n = len(recs)
     root = Path(site) / DIR
     total = 0
+    shards = shard_count(postings)
     by_shard: dict[int, list[str]] = {}
     for t in postings:
-        by_shard.setdefault(sa.fnv1a(t) % SHARDS, []).append(t)
+        by_shard.setdefault(sa.fnv1a(t) % shards, []).append(t)
     shard_names = []
-    for i in range(SHARDS):
+    for i in range(shards):
         data = shard_bytes(by_shard.get(i, []), postings, n)
         name = f"t/{i:03d}.{_hash(data)}.bin"
         total += _write(root / name, data)
@@ -225,7 +273,8 @@ def write_index(content, site: Path, *, internal: bool) -> dict:
     for key, data in (("res", res_data), ("docs", docs_data), ("readings", py_data)):
         names[key] = f"{key}.{_hash(data)}.json"
         total += _write(root / names[key], data)
-    manifest = {"version": VERSION, "generation": gen, "n": n, "shards": SHARDS, "profile":
+    manifest = {"version": VERSION, "generation": gen, "n": n, "shards": shards, "profile":
                 "internal" if internal else "public", **names, "shard": shard_names, "dir": f"d/{gen}/"}
+    manifest["shards"] = shards
     total += _write(root / "manifest.json", _json(manifest))
     return {"records": n, "terms": len(postings), "bytes": total, "generation": gen}

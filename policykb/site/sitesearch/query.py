@@ -48,9 +48,10 @@ def parse_shard(buf: bytes, n_docs: int = 0) -> dict[str, tuple[int, list[tuple[
         term = buf[pos:pos + 2 * ln].decode("utf-16-le")
         pos += 2 * ln
         df, pos = _varint(buf, pos)
+        left_out, pos = _varint(buf, pos)
         idf = idf1000(n_docs, df)
         plist, row = [], 0
-        for _ in range(df):
+        for _ in range(df - left_out):
             d, pos = _varint(buf, pos)
             row += d
             plist.append((row, buf[pos]))
