@@ -517,7 +517,7 @@ function initPage() {
 window.policykb = Object.assign(window.policykb || {}, { search });
 // For tests and tools: the analysis and raw ranking, to compare with the Python reference.
 window.policykb._site = { analyse: async (q) => analyseQuery(q, (await load()).res),
-  rank: async (q, o) => (await ranked(q, o)).order };
+  rank: async (q, o) => { const r = await ranked(q, o); return { order: r.order, ms: r.ms }; } };
 
 if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", initPage);
 else initPage();
