@@ -437,7 +437,7 @@ def test_without_javascript_the_fallbacks_make_sense(context_factory, public_url
     pg.press(".pkb-hero-search input[name=q]", "Enter")
     pg.wait_for_load_state("load")
     assert re.search(r"/(policies/index|search)\.html\?q=", pg.url), pg.url
-    assert pg.locator("h1").first.inner_text() in ("政策目录", "搜索")
+    assert pg.locator("h1").first.inner_text() in ("政策目录", "搜索政策和常见问题")
 
 
 @needs_browser
