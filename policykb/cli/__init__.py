@@ -24,6 +24,7 @@ COMMANDS = {
     "stats": ("policykb.cli.ledger", "stats_cmd"),
     "faq": ("policykb.cli.ledger", "faq_group"),
     "report": ("policykb.cli.ledger", "report_cmd"),
+    "eligible": ("policykb.cli.eligible", "eligible_cmd"),
 }
 
 HELP = {
@@ -38,6 +39,7 @@ HELP = {
     "stats": "诉求统计数字",
     "faq": "常见问题维护",
     "report": "每周提醒清单",
+    "eligible": "政策计算器：按企业信息逐条核对申报条件",
 }
 
 

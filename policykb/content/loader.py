@@ -20,7 +20,7 @@ from policykb.content.files import (LOADER_VERSION, TAXONOMY_FILE, ContentRootEr
                            fingerprint, iter_record_files, misnamed_record_files, require_content_root)
 from policykb.content.diagnostics import ERROR, WARNING, Diagnostic
 from policykb.content.models import KNOWN_FIELDS, LIST_FIELDS, MODELS, RESERVED, Faq, Issue, Policy, Record
-from policykb.content.taxonomy import DEFAULT, Taxonomy
+from policykb.content.taxonomy import CONDITION_FIELDS, DEFAULT, Taxonomy
 
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _FRONT = re.compile(r"\A---[ \t]*\n(.*?)^---[ \t]*$\n?", re.S | re.M)
@@ -170,13 +170,19 @@ def load_taxonomy(root: Path, shown_root: PurePosixPath, diags: list[Diagnostic]
     if not isinstance(data, dict):
         diags.append(Diagnostic(shown, 1, ERROR, "wrong-type", "分类表应为“名称: 词表”的映射。请按默认分类表的格式书写。"))
         return Taxonomy(vocab, shown)
+    fields = None
     for name, terms in data.items():
+        if name == "condition_fields":  # a mapping of field definitions, not a word list
+            from policykb.content.eligibility import parse_fields
+            fields, problems = parse_fields(terms, lines, shown, CONDITION_FIELDS)
+            diags.extend(problems)
+            continue
         if not isinstance(terms, list) or not all(isinstance(t, str) and t.strip() for t in terms):
             diags.append(Diagnostic(shown, lines.get((name,), 1), ERROR, "wrong-type",
                                     f"词表 “{name}” 应为非空文本组成的列表。请改为 “- 词条” 的列表形式。"))
             continue
         vocab[str(name)] = [t.strip() for t in terms]
-    return Taxonomy(vocab, shown)
+    return Taxonomy(vocab, shown, fields) if fields is not None else Taxonomy(vocab, shown)
 
 
 def _split_front_matter(text: str):
