@@ -12,7 +12,7 @@ from policykb.content.models import (ISSUE_STATUSES, KNOWN_FIELDS, POLICY_STATUS
 from policykb.content.taxonomy import DEFAULT
 
 GUIDE = (PROJECT / "docs" / "editor-guide.md").read_text(encoding="utf-8")
-SOURCES = [PROJECT / "policykb" / "content" / name for name in ("loader.py", "validate.py")]
+SOURCES = [PROJECT / "policykb" / "content" / name for name in ("loader.py", "validate.py", "eligibility.py")]
 
 
 def emitted_codes() -> dict[str, set[str]]:

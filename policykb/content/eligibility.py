@@ -56,8 +56,8 @@ def parse_fields(data, lines: dict, shown: str, base: dict) -> tuple[dict, list[
     diags: list[Diagnostic] = []
 
     def bad(where, msg):
-        diags.append(Diagnostic(shown, lines.get(where, lines.get(("condition_fields",), 1)), ERROR,
-                                "condition-field", msg))
+        line = lines.get(where, lines.get(("condition_fields",), 1))
+        diags.append(Diagnostic(shown, line, ERROR, "condition-field", msg))
 
     if not isinstance(data, dict):
         bad(("condition_fields",), "condition_fields 应为 “字段名: {label, type, unit, values}” 的映射。请参照默认分类表书写。")
@@ -102,8 +102,14 @@ def coerce(spec: FieldSpec, raw, *, condition: bool = True):
             return raw, None
         return None, ("type", "应为 true 或 false")
     if t in ("number", "years"):
-        if t == "years" and not condition and isinstance(raw, dt.date):
-            return raw.isoformat(), None
+        if t == "years" and not condition:  # a profile may give the start date instead
+            if isinstance(raw, dt.date):
+                return raw.isoformat(), None
+            if isinstance(raw, str) and re.match(r"^\d{4}-\d{2}-\d{2}$", raw.strip()):
+                try:
+                    return dt.date.fromisoformat(raw.strip()).isoformat(), None
+                except ValueError:
+                    return None, ("type", "不是有效日期")
         if isinstance(raw, bool):
             return None, ("type", "应为数字")
         if isinstance(raw, (int, float)):
@@ -174,9 +180,9 @@ def check(policy, taxonomy) -> list[tuple[tuple, str, str, str]]:
             continue
         value, problem = coerce(spec, c.value)
         if problem:
-            code = "eligibility-unit" if problem[0] == "unit" else "eligibility-value"
-            out.append((at + ("value",), ERROR, code,
-                        f"条件第 {i + 1} 条的值 “{_fmt(c.value)}”：{problem[1]}。请改正 value。"))
+            message = f"条件第 {i + 1} 条的值 “{_fmt(c.value)}”：{problem[1]}。请改正 value。"
+            out.append((at + ("value",), ERROR, "eligibility-unit", message) if problem[0] == "unit" else
+                       (at + ("value",), ERROR, "eligibility-value", message))
             continue
         why = _impossible(spec, c.op, value)
         if why:
