@@ -294,3 +294,18 @@ def test_cli_bad_profile_lists_every_problem(cli, tmp_path):
     lines = [ln for ln in res.output.splitlines() if "错误[bad-profile]" in ln]
     assert [ln.split(":")[1] for ln in lines] == ["2", "3", "4"]
     assert "万元" in lines[1] and "未知字段 “colour”" in lines[2]
+
+
+def test_issue_show_points_at_the_calculator(cli, make_tree):
+    root = make_tree({"issues/2026-0001.md": """
+        ---
+        title: 想了解技改补贴
+        received: 2026-03-02
+        category: 投资和政策环境
+        status: received
+        enterprise: 天津某某精密机械有限公司
+        ---
+        企业想知道能申报哪些补贴。
+        """})
+    out = cli("issue", "show", "2026-0001", "--content", root).output
+    assert "policykb eligible --profile" in out
