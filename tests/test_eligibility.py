@@ -288,12 +288,13 @@ def test_cli_text_and_all(cli):
 
 def test_cli_bad_profile_lists_every_problem(cli, tmp_path):
     bad = tmp_path / "bad.yml"
-    bad.write_text("region: 滨海高新区\nemployees: 很多\nrevenue: 3亿元\ncolour: red\n", encoding="utf-8")
+    bad.write_text("region: 滨海高新区\nemployees: 很多\nrevenue: 3亿元\ncolour: red\nenterprise_types: [高新企业]\n",
+                   encoding="utf-8")
     res = cli("eligible", "--content", BUNDLED, "--profile", bad, "--today", TODAY)
     assert res.exit_code == 1
     lines = [ln for ln in res.output.splitlines() if "错误[bad-profile]" in ln]
-    assert [ln.split(":")[1] for ln in lines] == ["2", "3", "4"]
-    assert "万元" in lines[1] and "未知字段 “colour”" in lines[2]
+    assert [ln.split(":")[1] for ln in lines] == ["2", "3", "4", "5"]
+    assert "万元" in lines[1] and "未知字段 “colour”" in lines[2] and "高新企业" in lines[3]
 
 
 def test_issue_show_points_at_the_calculator(cli, make_tree):

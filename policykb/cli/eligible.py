@@ -11,12 +11,13 @@ import click
 from policykb.cli.validate import _DateParam
 from policykb.console import EXIT_ERRORS, content_option, fail
 from policykb.content.diagnostics import ERROR, ContentInvalid, Diagnostic, has_errors
+from policykb.content.statuses import POLICY_STATUS_LABEL as STATUS_LABEL
 
 MARK = {"met": "✓", "unclear": "?", "unmet": "✗"}
 HEADING = {"eligible": "符合", "unclear": "待确认", "ineligible": "不符合"}
 
 
-def read_profile(path: Path, specs: dict) -> dict:
+def read_profile(path: Path, specs: dict, types: list[str] | None = None) -> dict:
     """The profile YAML as a dict; bad input -> every problem as `path:line: …`, exit 1."""
     import yaml
 
@@ -42,7 +43,7 @@ def read_profile(path: Path, specs: dict) -> dict:
                                 "企业信息应为 “字段: 值” 的映射，例如 region: 滨海高新区。"))
     if not diags:
         data = {str(k): v for k, v in data.items()}
-        for key, message in check_profile(data, specs):
+        for key, message in check_profile(data, specs, types):
             diags.append(Diagnostic(shown, lines.get((key,), 1), ERROR, "bad-profile", message + "请改正后重试。"))
     if diags:
         for d in diags:
@@ -64,6 +65,8 @@ def _print(results, today: dt.date, name: str | None) -> None:
             section = head
             click.echo(f"\n【{head}】")
         met = f"（已满足 {r.met} 项）" if r.verdict == "unclear" else ""
+        if r.status != "effective":
+            met = f"（{STATUS_LABEL[r.status]}）"
         click.echo(f"{i}. {r.title}  {r.id}{met}")
         if r.verdict == "ineligible":
             for c in r.conditions:
@@ -103,7 +106,7 @@ def eligible_cmd(content_dir, profile_file, as_json, include_all, today):
     diags = validate(content, today)
     if has_errors(diags):
         raise ContentInvalid([d for d in diags if d.severity == ERROR], what="没有计算")
-    data = read_profile(Path(profile_file), content.taxonomy.condition_fields)
+    data = read_profile(Path(profile_file), content.taxonomy.condition_fields, content.taxonomy.terms("enterprise_types"))
     results = evaluate_content(content.policies, content.taxonomy, data, today, include_all=include_all,
                                include_drafts=True)
     if as_json:

@@ -226,8 +226,9 @@ def describe(spec: FieldSpec, op: str, value) -> str:
 
 # ---------------------------------------------------------------- profiles
 
-def check_profile(data: dict, specs: dict) -> list[tuple[str, str]]:
-    """Problems in a company profile: [(key, Chinese message)]."""
+def check_profile(data: dict, specs: dict, types: list[str] | None = None) -> list[tuple[str, str]]:
+    """Problems in a company profile: [(key, Chinese message)]. `types`: the taxonomy's
+    enterprise types (a misspelt type would silently never match)."""
     out = []
     for key, raw in data.items():
         if key in PROFILE_META or raw is None:
@@ -238,6 +239,10 @@ def check_profile(data: dict, specs: dict) -> list[tuple[str, str]]:
         elif key == "enterprise_types":
             if not (isinstance(raw, list) and all(isinstance(x, str) for x in raw)) and not isinstance(raw, str):
                 out.append((key, "enterprise_types（企业类型）应为列表，每项一行，以 “- ” 开头。"))
+            elif types is not None:
+                wrong = [t for t in ([raw] if isinstance(raw, str) else raw) if t.strip() not in types]
+                if wrong:
+                    out.append((key, f"企业类型 “{'、'.join(wrong)}” 不在分类表中。请改为：{'、'.join(types)}。"))
         elif key in specs:
             _, problem = coerce(specs[key], raw, condition=False)
             if problem:

@@ -277,7 +277,16 @@ async function init() {
   root.setAttribute("data-ready", "loading");
   const form = document.getElementById("pkb-calc-form");
   const box = document.getElementById("pkb-calc-results");
-  const rules = await (await fetch(new URL("calculator.json", import.meta.url))).json();
+  let rules;
+  try {
+    const response = await fetch(new URL("calculator.json", import.meta.url));
+    if (!response.ok) throw new Error(String(response.status));
+    rules = await response.json();
+  } catch (e) {
+    box.replaceChildren(el("p", "pkb-calc-note", "政策计算器的规则文件没有读取成功，请刷新页面重试。"));
+    root.setAttribute("data-ready", "failed");
+    return;
+  }
   const api = {
     rules,
     evaluate: (profile, opts = {}) => evaluate(rules, profile, opts),
