@@ -168,6 +168,9 @@ def test_form_fill_and_fragment_round_trip(page, browser, base_url, content):
                "project_started": "2024-05-10", "tax_in_region": True, "own_ip": False}
     want = [(r["id"], r["verdict"]) for r in python_results(content, profile)]
     assert [tuple(x) for x in _shown(page)] == want
+    n = {v: sum(1 for _, x in want if x == v) for v in ("eligible", "unclear", "ineligible")}
+    assert page.inner_text("#pkb-calc-count") == (f"符合 {n['eligible']} 项 · 待确认 {n['unclear']} 项 · "
+                                                  f"不符合 {n['ineligible']} 项")
     first = page.locator("#pkb-calc-results .pkb-calc-item").first
     assert first.get_attribute("data-id") == "zone-tech-upgrade-2025" and first.get_attribute("data-verdict") == "eligible"
     # Each 待确认 says what to check; results link to the policy pages.

@@ -250,8 +250,8 @@ function render(box, results) {
   box.replaceChildren();
   const current = results.filter((r) => r.status === "effective");
   const count = (v) => current.filter((r) => r.verdict === v).length;
-  box.appendChild(el("p", "pkb-calc-count",
-    `符合 ${count("eligible")} 项 · 待确认 ${count("unclear")} 项 · 不符合 ${count("ineligible")} 项`));
+  const status = document.getElementById("pkb-calc-count");
+  if (status) status.textContent = `符合 ${count("eligible")} 项 · 待确认 ${count("unclear")} 项 · 不符合 ${count("ineligible")} 项`;
   const groups = [
     ["eligible", "符合", current.filter((r) => r.verdict === "eligible"), true],
     ["unclear", "待确认：逐条核实标有 ? 的条件", current.filter((r) => r.verdict === "unclear"), true],
