@@ -8,8 +8,7 @@ from pathlib import Path
 
 import click
 
-from policykb.cli.validate import _DateParam
-from policykb.console import EXIT_ERRORS, content_option, fail
+from policykb.console import EXIT_ERRORS, content_option, fail, today_option
 from policykb.content.diagnostics import ERROR, ContentInvalid, Diagnostic, has_errors
 from policykb.content.statuses import POLICY_STATUS_LABEL as STATUS_LABEL
 
@@ -93,16 +92,12 @@ def _print(results, today: dt.date, name: str | None) -> None:
               help="企业信息文件（YAML），例如 tests/profiles/hitech-sme.yml")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON：{\"results\": [{id, title, verdict, conditions}]}")
 @click.option("--all", "include_all", is_flag=True, help="同时列出已失效、已废止和草稿政策（注明状态，不会算作符合）")
-@click.option("--today", type=_DateParam(), default=None, help="按这一天判断政策是否有效（默认今天），便于复现结果")
+@today_option("按这一天判断政策是否有效、计算成立年限（默认今天），格式 YYYY-MM-DD，便于复现结果")
 def eligible_cmd(content_dir, profile_file, as_json, include_all, today):
     from policykb.content.eligibility import evaluate_content
-    from policykb.content.loader import ContentRootError, load_content
+    from policykb.content.loader import load_content
     from policykb.content.validate import validate
-    today = today or dt.date.today()
-    try:
-        content = load_content(content_dir, include_issues=False)
-    except ContentRootError as e:
-        fail(str(e))
+    content = load_content(content_dir, include_issues=False)  # a bad root: the top-level handler says so
     diags = validate(content, today)
     if has_errors(diags):
         raise ContentInvalid([d for d in diags if d.severity == ERROR], what="没有计算")
