@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import BUNDLED, PROJECT, TEST_OUTPUT
+
 from policykb.content import eligibility as el
 from policykb.content.loader import load_content
 from policykb.site.build import build_site

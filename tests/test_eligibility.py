@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import BUNDLED, PROJECT
+
 from policykb.content import eligibility as el
 from policykb.content.loader import load_content
 from policykb.content.taxonomy import Taxonomy
