@@ -206,7 +206,7 @@ def test_validator_reports_each_fault_with_its_line(make_tree):
     assert len(diags) == 8, diags
     for d in diags:
         assert d.path.endswith("policies/p.md") and d.message.endswith("。")
-    assert "employees" in next(d for d in diags if d.code == "eligibility-field").message  # says what is allowed
+    assert "是否应为 “employees”" in next(d for d in diags if d.code == "eligibility-field").message
 
 
 def test_a_zone_adds_its_own_field(make_tree):

@@ -12,6 +12,7 @@ A value the profile lacks is unclear, never unmet. Only a current policy can be 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 from dataclasses import asdict, dataclass, field
 
@@ -164,8 +165,10 @@ def check(policy, taxonomy) -> list[tuple[tuple, str, str, str]]:
             continue
         spec = specs.get(name)
         if spec is None:
+            hint = difflib.get_close_matches(name, list(specs), n=1, cutoff=0.6)
+            tip = f"是否应为 “{hint[0]}”？" if hint else ""
             out.append((at + ("field",), ERROR, "eligibility-field",
-                        f"条件第 {i + 1} 条的字段 “{name}” 不在分类表的 condition_fields 中。"
+                        f"条件第 {i + 1} 条的字段 “{name}” 不在分类表的 condition_fields 中。{tip}"
                         f"请改为 {'、'.join(specs)} 之一，或先在分类表中增加这个字段。"))
             continue
         if c.op not in OPS[spec.type]:
