@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from policykb.console import EXIT_ERRORS, content_option, fail, today_option
-from policykb.content.diagnostics import ERROR, ContentInvalid, Diagnostic, has_errors
+from policykb.content.diagnostics import ERROR, Diagnostic, diagnostic
 from policykb.content.statuses import POLICY_STATUS_LABEL as STATUS_LABEL
 
 MARK = {"met": "✓", "unclear": "?", "unmet": "✗"}
@@ -20,8 +20,8 @@ def read_profile(path: Path, specs: dict, types: list[str] | None = None) -> dic
     """The profile YAML as a dict; bad input -> every problem as `path:line: …`, exit 1."""
     import yaml
 
-    from policykb.content.eligibility import check_profile
-    from policykb.content.loader import parse_yaml, read_text
+    from policykb.content.eligibility import profile_diagnostics
+    from policykb.content.loader import _yaml_failure, parse_yaml, read_text
     shown = str(path)
     diags: list[Diagnostic] = []
     if not path.is_file():
@@ -30,20 +30,16 @@ def read_profile(path: Path, specs: dict, types: list[str] | None = None) -> dic
     data, lines = None, {}
     if text is not None:
         try:
-            data, lines, dups = parse_yaml(text, 1)
-            diags += [Diagnostic(shown, ln, ERROR, "duplicate-key", f"字段 “{k}” 重复出现。请只保留一个。")
-                      for ln, k in dups]
+            data, lines, problems = parse_yaml(text, 1)
+            diags += [diagnostic(shown, line, code, message) for line, code, message, _ in problems]
         except yaml.YAMLError as e:
-            mark = getattr(e, "problem_mark", None)
-            diags.append(Diagnostic(shown, mark.line + 1 if mark else 1, ERROR, "yaml-syntax",
-                                    "YAML 语法错误。请检查缩进、冒号和引号。"))
+            diags.append(_yaml_failure(e, shown, 1, "企业信息文件的"))
     if text is not None and not diags and not isinstance(data, dict):
         diags.append(Diagnostic(shown, 1, ERROR, "wrong-type",
                                 "企业信息应为 “字段: 值” 的映射，例如 region: 滨海高新区。"))
     if not diags:
         data = {str(k): v for k, v in data.items()}
-        for key, message in check_profile(data, specs, types):
-            diags.append(Diagnostic(shown, lines.get((key,), 1), ERROR, "bad-profile", message + "请改正后重试。"))
+        diags += profile_diagnostics(data, lines, shown, specs, types)
     if diags:
         for d in diags:
             click.echo(d.format(), err=True)
@@ -89,18 +85,14 @@ def _print(results, today: dt.date, name: str | None) -> None:
                                 "不算不符合。")
 @content_option
 @click.option("--profile", "profile_file", required=True, type=click.Path(dir_okay=False),
-              help="企业信息文件（YAML），例如 tests/profiles/hitech-sme.yml")
+              help="企业信息文件（YAML），例如 tests/profiles/hitech-manufacturer.yml")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON：{\"results\": [{id, title, verdict, conditions}]}")
 @click.option("--all", "include_all", is_flag=True, help="同时列出已失效、已废止和草稿政策（注明状态，不会算作符合）")
 @today_option("按这一天判断政策是否有效、计算成立年限（默认今天），格式 YYYY-MM-DD，便于复现结果")
 def eligible_cmd(content_dir, profile_file, as_json, include_all, today):
     from policykb.content.eligibility import evaluate_content
-    from policykb.content.loader import load_content
-    from policykb.content.validate import validate
-    content = load_content(content_dir, include_issues=False)  # a bad root: the top-level handler says so
-    diags = validate(content, today)
-    if has_errors(diags):
-        raise ContentInvalid([d for d in diags if d.severity == ERROR], what="没有计算")
+    from policykb.content.validate import load_valid
+    content, _ = load_valid(content_dir, today, what="没有计算")  # the one gate: stops on content errors
     data = read_profile(Path(profile_file), content.taxonomy.condition_fields, content.taxonomy.terms("enterprise_types"))
     results = evaluate_content(content.policies, content.taxonomy, data, today, include_all=include_all,
                                include_drafts=True)

@@ -255,6 +255,12 @@ def check_profile(data: dict, specs: dict, types: list[str] | None = None) -> li
     return out
 
 
+def profile_diagnostics(data: dict, lines: dict, shown: str, specs: dict, types: list[str] | None = None) -> list[Diagnostic]:
+    """`check_profile` as diagnostics at the profile file's lines (`policykb eligible`)."""
+    return [Diagnostic(shown, lines.get((key,), 1), ERROR, "bad-profile", message + "请改正后重试。")
+            for key, message in check_profile(data, specs, types)]
+
+
 def normalise_profile(data: dict, specs: dict) -> dict:
     """A checked profile -> plain values (as the page keeps them): region text, list of types,
     each condition field's normalised value. Keys with a problem are dropped."""

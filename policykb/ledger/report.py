@@ -50,7 +50,7 @@ def build_report(content: Content, *, today: dt.date, days: int = 30) -> Report:
         where = content.shown(p.relpath)
         if p.expires and today <= p.expires <= horizon:
             rep.expiring.append(Item(p.id, p.display_title, p.expires, f"{(p.expires - today).days} 天后失效", where))
-        deadline = p.apply.deadline if p.apply else None
+        deadline = p.apply.deadline_date if p.apply else None  # rolling deadlines (常年受理) have no date
         if deadline and today <= deadline <= horizon and p.is_current(today):
             rep.deadlines.append(Item(p.id, p.display_title, deadline,
                                       f"{(deadline - today).days} 天后截止" + (f"，{p.apply.department}" if p.apply.department else ""),

@@ -226,7 +226,8 @@ class WhooshSearcher:
             past = [Q.Term("expires", v) for v in s.reader().field_terms("expires") if v != "none" and v < today]
             bad = [Q.Term("state", "expired"), Q.Term("state", "repealed"), Q.Term("state", "draft")]
             if past:
-                bad.append(Q.And([Q.Term("state", "auto"), Q.Or(past)]))
+                # dates win (statuses.policy_status): past expiry, an "effective" status is outdated
+                bad.append(Q.And([Q.Or([Q.Term("state", "auto"), Q.Term("state", "effective")]), Q.Or(past)]))
             mask &= ~self._docmask(Q.Or(bad))
         result = None if mask.all() else mask
         self._sets[key] = result
