@@ -61,7 +61,7 @@ _OS_REASONS = {
     "ENOSPC": "磁盘空间已满", "EDQUOT": "磁盘配额已满", "EACCES": "没有权限", "EPERM": "没有权限",
     "ENOENT": "文件或目录不存在", "ENOTDIR": "路径中有一段不是目录", "EISDIR": "这是一个目录",
     "ELOOP": "符号链接形成循环", "EROFS": "文件系统只读", "EIO": "读写出错", "ENAMETOOLONG": "路径太长",
-    "EEXIST": "文件已存在", "EMFILE": "打开的文件过多", "EBUSY": "文件正被占用",
+    "EEXIST": "文件已存在", "EFBIG": "文件超过允许的大小（磁盘或配额限制）", "EMFILE": "打开的文件过多", "EBUSY": "文件正被占用",
 }
 
 

@@ -309,3 +309,11 @@ def test_issue_show_points_at_the_calculator(cli, make_tree):
         """})
     out = cli("issue", "show", "2026-0001", "--content", root).output
     assert "policykb eligible --profile" in out
+
+
+def test_a_region_alias_names_the_zone(cli, tmp_path):
+    profile = tmp_path / "p.yml"
+    profile.write_text("region: 高新区\nenterprise_types: [高新技术企业]\n", encoding="utf-8")
+    rows = json.loads(cli("eligible", "--content", BUNDLED, "--profile", profile, "--json", "--today", TODAY).output)
+    zone = next(r for r in rows["results"] if r["id"] == "zone-hightech-enterprise-reward-2025")
+    assert zone["conditions"][0]["verdict"] == "met", zone["conditions"][0]

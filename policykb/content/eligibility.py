@@ -469,4 +469,10 @@ def evaluate_content(policies, taxonomy, profile_data: dict, today: dt.date, *, 
     if include_drafts and include_all:
         specs = taxonomy.condition_fields
         rules["policies"] += [policy_rules(p, specs, today) for p in policies if p.status_on(today) == "draft"]
-    return evaluate(rules, normalise_profile(profile_data, taxonomy.condition_fields), today, include_all=include_all)
+    profile = normalise_profile(profile_data, taxonomy.condition_fields)
+    if profile.get("region"):  # what companies call a place (高新区, 泰达): the taxonomy's `regions:` aliases
+        known = [r["region"] for r in rules["policies"] if r["region"]]
+        hits = regions.resolve(profile["region"], known, regions.alias_table(taxonomy, known))
+        if len(hits) == 1:
+            profile["region"] = next(iter(hits))
+    return evaluate(rules, profile, today, include_all=include_all)
