@@ -43,7 +43,7 @@ _MAYBE_ALIAS = re.compile(r"(?:^|[\s\[\{,])[&*][^\s,\[\]\{\}]", re.M)
 def _timestamp(loader, node):
     try:
         return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
-    except ValueError:
+    except (ValueError, TypeError, AttributeError, OverflowError):  # also an explicit !!timestamp on any text
         return InvalidDate(node.value)
 
 
@@ -159,7 +159,11 @@ def parse_yaml(text: str, first_line: int):
             if node is None:
                 return None, {(): first_line}, []
             lines, problems = _walk(node, first_line)
-            data = loader.construct_document(node)
+            try:
+                data = loader.construct_document(node)
+            except (ValueError, TypeError, AttributeError, OverflowError) as e:  # a value under an odd tag
+                raise YamlRefused(first_line, "yaml-syntax", f"前置元数据里有无法读取的值（{e}）。"
+                                  f"请删除 “!!” 开头的类型标记，按内容规范书写。") from None
         finally:
             loader.dispose()
     except YamlRefused:
@@ -184,6 +188,10 @@ def _walk(root, first_line: int):
             kept = []
             for k, v in n.value:
                 key, line = k.value, k.start_mark.line + first_line
+                if not isinstance(k, yaml.ScalarNode):
+                    problems.append((line, "wrong-type", "键必须是一个词，不能是列表或映射，已忽略这一项。"
+                                                         "请写成 “键: 值”。", path))
+                    continue
                 if k.tag == _MERGE_TAG:
                     problems.append((line, "merge-key", "用了 YAML 合并键 “<<”，内容规范不使用它，已忽略这一项。"
                                                         "请把要合并的字段直接写在这里。", path))
@@ -214,6 +222,8 @@ _YAML_HINTS = (
     ("simple key", "这一行缺少冒号，应写成 “键: 值”", True),
     ("mapping values are not allowed", "这里不能出现 “键: 值”，常见原因是缩进不对，或值里有未加引号的冒号", False),
     ("sequence entries are not allowed", "这里不能出现列表项 “- ”，常见原因是缩进不对，或把列表写在了 “键:” 的同一行", False),
+    ("constructor for the tag", "不支持 “!” 开头的类型标记，请删除它", False),
+    ("unhashable key", "键必须是一个词，不能是列表或映射", False),
     ("expected <block end>", "缩进不一致，同一层的键或列表项要左端对齐", False),
     ("'\\t'", "不能用 Tab 缩进，请改用空格", False),
 )
