@@ -583,3 +583,9 @@ def test_load_valid_is_one_gate(make_tree):
     with pytest.raises(ContentInvalid, match="网站未生成") as e:
         load_valid(broken, TODAY, what="网站未生成")
     assert [d.code for d in e.value.diagnostics] == ["unknown-term"]
+
+
+def test_dangling_ref_never_suggests_the_file_itself(make_tree):
+    root = make_tree({"policies/zone-tech-2025.md": "---\ntitle: 甲\nsupersedes: [zone-tech-2024]\n---\n正文\n"})
+    [d] = [d for d in validate(load_content(root), TODAY) if d.code == "dangling-ref"]
+    assert "是否应为" not in d.message

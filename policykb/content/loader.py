@@ -3,6 +3,12 @@
 Every tool reads content only through `load_content` (and `fingerprint`). It never raises
 for bad content: each problem becomes a Diagnostic and the record still loads with what
 could be read, so later checks see the whole tree in one run.
+
+YAML is parsed and composed by libyaml (`yaml.CSafeLoader`, whose nodes keep their marks, so
+every key path gets its file line); the pure-Python parser only re-reads a text libyaml
+rejected, to word the error. Untrusted input is bounded: aliases/anchors and merge keys are
+refused, nesting (MAX_DEPTH), file size (MAX_FILE_BYTES) and values (MAX_VALUE_CHARS) capped,
+and files.scan_record_files decides which files are safe to open at all.
 """
 from __future__ import annotations
 
