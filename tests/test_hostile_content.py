@@ -4,7 +4,6 @@ everywhere). Each tree is built in a temp dir; the CLI runs in a real subprocess
 from __future__ import annotations
 
 import os
-import stat
 import subprocess
 import sys
 import time
@@ -13,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import PROJECT
-from policykb.content.diagnostics import ERROR, WARNING
+from policykb.content.diagnostics import ERROR
 from policykb.content.loader import MAX_DEPTH, MAX_FILE_BYTES, MAX_VALUE_CHARS, fingerprint, load_content
 from policykb.content.validate import validate
 
