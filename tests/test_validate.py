@@ -589,3 +589,15 @@ def test_dangling_ref_never_suggests_the_file_itself(make_tree):
     root = make_tree({"policies/zone-tech-2025.md": "---\ntitle: 甲\nsupersedes: [zone-tech-2024]\n---\n正文\n"})
     [d] = [d for d in validate(load_content(root), TODAY) if d.code == "dangling-ref"]
     assert "是否应为" not in d.message
+
+
+def test_without_invalid_keeps_every_valid_record_and_names_each_dropped_file(make_tree):
+    from policykb.content.validate import without_invalid
+    root = make_tree({**GOOD, F: edit(FAQ, "categories: [产业发展]", "categories: [产业]"),
+                      "policies/gbk.md": "---\ntitle: 甲\n---\n正文\n".encode("gbk")})
+    content = load_content(root)
+    kept, dropped = without_invalid(content, validate(content, TODAY))
+    assert sorted(r.id for r in kept.records()) == ["iss-2025-001", "zone-tech-2022", "zone-tech-2025"]
+    assert [(Path(d.path).relative_to(content.shown_root).as_posix(), d.line, d.code) for d in dropped] == [
+        (F, 4, "unknown-term"), ("policies/gbk.md", 2, "encoding")]
+    assert len(content.faqs) == 1  # the loaded tree itself is untouched
