@@ -286,3 +286,18 @@ def test_mutated_real_content_never_breaks_the_loader(tmp_path):
         content = load_content(root)
         for d in validate(content, dt.date(2026, 12, 1)):
             assert d.format().encode("utf-8") and d.line >= 1, (round_, d)
+
+
+def test_a_content_folder_linking_out_of_the_tree_is_refused(tmp_path):
+    elsewhere = write(tmp_path / "elsewhere", {"secret.md": "---\ntitle: 内部材料\n---\n不应发布\n"})
+    root = write(tmp_path / "c", {"policies/ok.md": POLICY})
+    os.symlink(elsewhere, root / "faq")
+    content = load_content(root)
+    assert found(content) == {("faq", 1, ERROR, "symlink-outside")} and content.faqs == []
+
+
+def test_a_root_whose_name_is_not_utf8_still_prints(tmp_path):
+    root = Path(os.fsdecode(os.path.join(os.fsencode(tmp_path), b"inhalt-\xff")))
+    write(root, {"policies/ok.md": "---\ntitle: 甲\ncategories: [不存在]\n---\n正文\n"})
+    [d] = [d for d in validate(load_content(root)) if d.severity == ERROR]
+    assert d.format().encode("utf-8") and "inhalt-\\xff" in d.path

@@ -75,6 +75,10 @@ def scan_record_files(root) -> TreeScan:
         base = os.path.join(root, folder)
         if not os.path.isdir(base):
             continue
+        if os.path.islink(base) and not _inside(os.path.realpath(base), root_real):
+            problem(TreeProblem(folder, "error", "symlink-outside",
+                                f"{folder}/ 是指向内容目录之外的符号链接，里面的记录都没有读取。请把记录直接放进内容目录。"))
+            continue
         found = []
 
         def unreadable(err: OSError) -> None:

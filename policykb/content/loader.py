@@ -27,7 +27,7 @@ from pydantic import ValidationError
 
 from policykb.content.files import (LOADER_VERSION, TAXONOMY_FILE, ContentRootError,  # noqa: F401 (re-exported)
                            fingerprint, iter_record_files, misnamed_record_files, require_content_root,
-                                    scan_record_files)
+                                    printable, scan_record_files)
 from policykb.content.diagnostics import ERROR, INFO, WARNING, Diagnostic, diagnostic
 from policykb.content.models import InvalidDate, KNOWN_FIELDS, LIST_FIELDS, MODELS, RESERVED, Faq, Issue, Policy, Record
 from policykb.content.taxonomy import DEFAULT, Taxonomy
@@ -476,7 +476,7 @@ def load_record(path: Path, relpath: str, kind: str, shown: str, diags: list[Dia
 def load_content(root, *, include_issues: bool = True) -> Content:
     """Load a content tree. `include_issues=False` skips problem records (public builds);
     prefer loading the whole tree once and taking `Content.public()`."""
-    shown_root = PurePosixPath(str(root))
+    shown_root = PurePosixPath(printable(str(root)))  # a root named in bytes that are not UTF-8 still prints
     root = require_content_root(root)
     diags: list[Diagnostic] = []
     content = Content(root=root.resolve(), shown_root=shown_root, taxonomy=load_taxonomy(root, shown_root, diags),
