@@ -193,11 +193,13 @@ def _refused_prefix() -> list[str]:
     return ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
 
 
-@pytest.mark.parametrize("target", ["folder", "file"])
+@pytest.mark.parametrize("target", ["folder", "file", "taxonomy"])
 def test_an_unreadable_folder_or_file_is_an_error_not_silently_skipped(tmp_path, target):
     root = write(tmp_path / "c", {"policies/ok.md": POLICY, "issues/sub/2026-0001.md": "---\ntitle: 甲\n---\n正文\n",
-                                  "issues/2026-0002.md": "---\ntitle: 乙\n---\n正文\n"})
-    victim = root / "issues" / "sub" if target == "folder" else root / "issues" / "2026-0002.md"
+                                  "issues/2026-0002.md": "---\ntitle: 乙\n---\n正文\n",
+                                  "taxonomy.yml": "categories: [产业发展]\n"})
+    rel = {"folder": "issues/sub", "file": "issues/2026-0002.md", "taxonomy": "taxonomy.yml"}[target]
+    victim = root / rel
     prefix = _refused_prefix()
     os.chmod(victim, 0)
     try:
@@ -207,8 +209,12 @@ def test_an_unreadable_folder_or_file_is_an_error_not_silently_skipped(tmp_path,
         r = subprocess.run([*prefix, str(Path(sys.executable).parent / "policykb"), "validate", "--content", str(root)],
                            capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(PROJECT)})
         no_traceback(r)
-        rel = "issues/sub" if target == "folder" else "issues/2026-0002.md"
         assert r.returncode == 1 and f"{rel}:1: 错误[unreadable]" in r.stdout, (r.returncode, r.stdout, r.stderr)
+        # the matcher's freshness check reads the same files: no traceback there either
+        fp = subprocess.run([*prefix, sys.executable, "-c", "import sys; from policykb.content.files import fingerprint;"
+                             f" print(len(fingerprint({str(root)!r})))"], capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": str(PROJECT)})
+        assert fp.returncode == 0 and fp.stdout.strip() == "64", fp.stderr[-2000:]
     finally:
         os.chmod(victim, 0o755)
 
