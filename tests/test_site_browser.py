@@ -71,18 +71,23 @@ def page(browser):
     assert not errors, f"JavaScript errors: {errors}"
 
 
+def expect(locator):
+    from playwright.sync_api import expect as _expect
+    return _expect(locator)
+
+
 def _shot(pg, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     pg.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
 def _search(pg, term: str) -> list[str]:
-    box = pg.locator("input.md-search__input")
+    box = pg.locator("input.pkb-searchbox__input")  # the site's own search box (header)
     box.click()
     box.fill(term)
-    box.press("End")  # Material's search listens for key events; fill() alone sends none
-    pg.wait_for_selector(".md-search-result__item", timeout=10_000)
-    return pg.locator(".md-search-result__item").all_inner_texts()
+    box.press("Enter")  # opens search.html?q=…
+    pg.wait_for_selector(".pkb-result", timeout=10_000)
+    return pg.locator(".pkb-result").all_inner_texts()
 
 
 def _current(content, pred):
@@ -118,8 +123,8 @@ def test_home_search_form_opens_search_with_the_query(page, base_url, content):
     page.goto(base_url + "index.html")
     page.fill(".pkb-hero-search input[name=q]", "技改")
     page.press(".pkb-hero-search input[name=q]", "Enter")
-    page.wait_for_selector(".md-search-result__item", timeout=10_000)
-    texts = page.locator(".md-search-result__item").all_inner_texts()
+    page.wait_for_selector(".pkb-result", timeout=10_000)
+    texts = page.locator(".pkb-result").all_inner_texts()
     assert any(policy.title in t.replace("\u200b", "") for t in texts)
 
 
@@ -144,7 +149,8 @@ def test_catalogue_filter_narrows_the_table(page, base_url):
     dates = [d for d in visible.evaluate_all("rs => rs.map(r => r.dataset.published)") if d]
     assert dates == sorted(dates)
     page.click(".pkb-reset")
-    page.wait_for_function(f"document.querySelectorAll('#pkb-catalogue tbody tr:not([hidden])').length === {total}")
+    # (expect() polls without eval, which the site's Content-Security-Policy forbids)
+    expect(page.locator("#pkb-catalogue tbody tr:not([hidden])")).to_have_count(total)
     # An entry point from the home page arrives pre-filtered.
     page.goto(base_url + f"policies/index.html?categories={quote(term)}")
     assert page.locator("#pkb-catalogue tbody tr:not([hidden])").count() == n

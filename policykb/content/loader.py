@@ -26,11 +26,11 @@ import yaml
 from pydantic import ValidationError
 
 from policykb.content.files import (LOADER_VERSION, TAXONOMY_FILE, ContentRootError,  # noqa: F401 (re-exported)
-                           fingerprint, iter_record_files, misnamed_record_files, require_content_root,
+                                    fingerprint, iter_record_files, misnamed_record_files, require_content_root,
                                     printable, scan_record_files)
 from policykb.content.diagnostics import ERROR, INFO, WARNING, Diagnostic, diagnostic
 from policykb.content.models import InvalidDate, KNOWN_FIELDS, LIST_FIELDS, MODELS, RESERVED, Faq, Issue, Policy, Record
-from policykb.content.taxonomy import DEFAULT, Taxonomy
+from policykb.content.taxonomy import DEFAULT, REGIONS_KEY, Taxonomy, parse_regions
 
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _FRONT = re.compile(r"\A---[ \t]*\n(.*?)^---[ \t]*$\n?", re.S | re.M)
@@ -327,13 +327,16 @@ def load_taxonomy(root: Path, shown_root: PurePosixPath, diags: list[Diagnostic]
     if not isinstance(data, dict):
         diags.append(diagnostic(shown, 1, "wrong-type", "分类表应为“名称: 词表”的映射。请按默认分类表的格式书写。"))
         return Taxonomy(vocab, shown)
+    region_aliases, problems = parse_regions(data.pop(REGIONS_KEY, None))
+    for keys, message in problems:
+        diags.append(diagnostic(shown, lines.get(keys, lines.get((REGIONS_KEY,), 1)), "wrong-type", message))
     for name, terms in data.items():
         if not isinstance(terms, list) or not all(isinstance(t, str) and t.strip() for t in terms):
             diags.append(diagnostic(shown, lines.get((name,), 1), "wrong-type",
                                     f"词表 “{name}” 应为非空文本组成的列表。请改为 “- 词条” 的列表形式。"))
             continue
         vocab[str(name)] = [t.strip() for t in terms]
-    return Taxonomy(vocab, shown)
+    return Taxonomy(vocab, shown, region_aliases)
 
 
 def _inside_root(path, root) -> bool:

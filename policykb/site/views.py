@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import re
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from policykb.content import regions
 from policykb.content.models import ISSUE_STATUS_LABEL, POLICY_STATUS_LABEL, Faq, Issue, Policy
@@ -18,6 +19,9 @@ from policykb.site.gitdates import GitInfo
 
 APPLY_KEYS = ("department", "phone", "url", "deadline", "how")
 SOON_DAYS = 30  # "deadline in the next 30 days" on the home page and in the catalogue
+WEEK_DAYS = 7  # internal ledger: "due this week"
+ROLLING = "常年受理"  # the catalogue's state for a deadline written as text (常年受理, 按年度通知申报, …)
+LINK_SCHEMES = ("http", "https")  # the only URLs from content that become links
 
 # Readable URL slugs for the default FAQ categories; other terms get a short hash.
 CATEGORY_SLUGS = {
@@ -44,8 +48,19 @@ def issue_page(iid: str) -> str:
     return f"ledger/{iid}.md"
 
 
-def deadline_state(deadline: dt.date | None, today: dt.date) -> tuple[str, int | None]:
+def safe_url(url: str | None) -> str:
+    """The URL when it is an absolute http(s) address, else "" (shown as text, never a link):
+    `javascript:`, `data:` and the like never reach an href."""
+    url = (url or "").strip()
+    if not url or any(ord(c) < 33 for c in url):
+        return ""
+    return url if urlsplit(url).scheme.lower() in LINK_SCHEMES and urlsplit(url).netloc else ""
+
+
+def deadline_state(deadline: dt.date | None, today: dt.date, text: str = "") -> tuple[str, int | None]:
     """(application status shown in the catalogue, days left)."""
+    if deadline is None and text:
+        return ROLLING, None
     if deadline is None:
         return "未设截止日期", None
     days = (deadline - today).days
@@ -97,6 +112,7 @@ class PolicyView:
     summary: str
     apply: dict
     deadline: dt.date | None
+    deadline_text: str  # a rolling deadline as written (常年受理), "" for a date or none
     deadline_state: str
     days_left: int | None
     days_left_text: str
@@ -105,6 +121,9 @@ class PolicyView:
     updated: dt.date | None  # from Git
     changed: dt.date | None  # newest of Git date and publication: for "recently changed" and the feed
     edit_url: str
+    apply_url: str = ""  # apply.url / source when safe to link (http, https), else ""
+    source_url: str = ""
+    applies: list[str] = field(default_factory=list)  # company regions this applies to (site filter)
     replaced_by: list[Link] = field(default_factory=list)
     replaces: list[Link] = field(default_factory=list)
     related: list[Link] = field(default_factory=list)
@@ -140,6 +159,7 @@ class IssueView:  # internal profile only
     closed: bool
     overdue: bool
     days_overdue: int | None
+    due_this_week: bool  # open, due within WEEK_DAYS days (not yet overdue)
     policies: list[Link]
     faqs: list[Link]
     edit_url: str
@@ -159,7 +179,8 @@ def policy_views(policies: list[Policy], faqs: list[Faq], *, today: dt.date, git
     for p in published:
         status = p.status_on(today)
         deadline = p.apply.deadline_date if p.apply else None  # rolling deadlines (常年受理) have no date
-        state, days = deadline_state(deadline, today)
+        deadline_text = (p.apply.rolling or "") if p.apply else ""
+        state, days = deadline_state(deadline, today, deadline_text)
         updated = git.updated.get(p.relpath)
         views[p.id] = PolicyView(
             id=p.id, title=p.display_title, page=policy_page(p.id), relpath=p.relpath,
@@ -168,8 +189,9 @@ def policy_views(policies: list[Policy], faqs: list[Faq], *, today: dt.date, git
             expires=p.expires, status=status, status_label=POLICY_STATUS_LABEL.get(status, status),
             current=p.is_current(today), categories=list(p.categories), enterprise_types=list(p.enterprise_types),
             support=list(p.support), keywords=list(p.keywords), summary=p.summary or "",
-            apply={**dict.fromkeys(APPLY_KEYS), **(p.apply.model_dump(exclude_none=True) if p.apply else {})},
-            deadline=deadline,
+            apply={**dict.fromkeys(APPLY_KEYS), **(p.apply.model_dump(exclude_none=True, warnings=False) if p.apply else {})},
+            deadline=deadline, deadline_text=deadline_text,
+            apply_url=safe_url(p.apply.url if p.apply else None), source_url=safe_url(p.source),
             deadline_state=state, days_left=days, days_left_text=days_left_text(days), source=p.source or "",
             body=p.body.strip(), updated=updated,
             changed=max([d for d in (updated, p.published) if d], default=None),
@@ -190,19 +212,44 @@ def policy_views(policies: list[Policy], faqs: list[Faq], *, today: dt.date, git
 
 
 def _relate(views: dict[str, PolicyView], limit: int = 5) -> None:
-    """Related policies: current ones sharing categories, enterprise types and support."""
+    """Related policies: current ones sharing categories (2 points each), enterprise types and
+    support (1 each) and the exact region (1); at least 2 points; best score, then newest, then id.
+
+    Computed once per distinct combination of those attributes from an inverted index of the
+    current policies (policies with the same combination have the same related list, but for
+    the ones each is linked with by supersession), so the cost follows the number of
+    combinations and shared terms, not the square of the number of policies.
+    """
+    import heapq
+    from collections import defaultdict
     current = [v for v in views.values() if v.current]
+    index: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for i, o in enumerate(current):
+        for kind, values in (("c", o.categories), ("e", o.enterprise_types), ("s", o.support)):
+            for value in set(values):
+                index[(kind, value)].append(i)
+        if o.region:
+            index[("r", o.region)].append(i)
+    groups: dict[tuple, list[PolicyView]] = defaultdict(list)
     for v in views.values():
-        linked = {v.id} | {ln.page for ln in v.replaced_by + v.replaces}
-        scored = []
-        for o in current:
-            if o.id in linked or o.page in linked:
-                continue
-            score = (2 * len(set(v.categories) & set(o.categories)) + len(set(v.enterprise_types) & set(o.enterprise_types))
-                     + len(set(v.support) & set(o.support)) + (1 if v.region and v.region == o.region else 0))
-            if score >= 2:
-                scored.append((-score, -(o.published or dt.date.min).toordinal(), o.id, o))
-        v.related = [Link(o.title, o.page, note=o.doc_number) for *_, o in sorted(scored)[:limit]]
+        groups[(frozenset(v.categories), frozenset(v.enterprise_types), frozenset(v.support), v.region)].append(v)
+    for (cats, types, support, region), members in groups.items():
+        scores: dict[int, int] = defaultdict(int)
+        for kind, values, points in (("c", cats, 2), ("e", types, 1), ("s", support, 1)):
+            for value in values:
+                for i in index.get((kind, value), ()):
+                    scores[i] += points
+        if region:
+            for i in index.get(("r", region), ()):
+                scores[i] += 1
+        cand = [(-sc, -(current[i].published or dt.date.min).toordinal(), current[i].id, i)
+                for i, sc in scores.items() if sc >= 2]
+        extra = max(len(v.replaced_by) + len(v.replaces) for v in members) + 1  # self and linked ones
+        top = heapq.nsmallest(limit + extra, cand)
+        for v in members:
+            linked = {v.id} | {ln.page for ln in v.replaced_by + v.replaces}
+            picked = [current[i] for *_, i in top if current[i].id not in linked and current[i].page not in linked]
+            v.related = [Link(o.title, o.page, note=o.doc_number) for o in picked[:limit]]
 
 
 def faq_views(faqs: list[Faq], policies: dict[str, PolicyView], *, git: GitInfo, edit_base: str) -> list[FaqView]:
@@ -233,6 +280,7 @@ def issue_views(issues: list[Issue], policies: dict[str, PolicyView], faqs: list
             id=i.id, page=issue_page(i.id), title=i.display_title, record=i,
             status_label=ISSUE_STATUS_LABEL.get(i.status or "", i.status or "未填写"), closed=i.is_closed,
             overdue=overdue, days_overdue=(today - i.due).days if overdue else None,
+            due_this_week=bool(i.due and not i.is_closed and not overdue and 0 <= (i.due - today).days <= WEEK_DAYS),
             policies=[Link(policies[p].title, policies[p].page) for p in i.policies if p in policies],
             faqs=[Link(faq_by_id[f].question, faq_by_id[f].page, anchor=f) for f in i.faq if f in faq_by_id],
             edit_url=edit_url(edit_base, git, i.relpath), updated=git.updated.get(i.relpath)))
