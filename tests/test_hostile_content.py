@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import PROJECT
+
 from policykb.content.diagnostics import ERROR
 from policykb.content.loader import MAX_DEPTH, MAX_FILE_BYTES, MAX_VALUE_CHARS, fingerprint, load_content
 from policykb.content.validate import validate

@@ -8,8 +8,8 @@ import re
 from pathlib import Path
 
 import pytest
-
 from conftest import BUNDLED, NCP, run_policykb
+
 from policykb.content.diagnostics import ERROR, INFO, WARNING
 from policykb.content.loader import load_content
 from policykb.content.validate import validate
@@ -107,7 +107,7 @@ GOOD = {
     "faq/faq-equipment.md": FAQ,
     "issues/2025/iss-2025-001.md": ISSUE,
 }
-P, OLD, F, I = GOOD  # the four paths
+P, OLD, F, I = GOOD  # the four paths  # noqa: E741
 
 
 def ln(text: str, needle: str, nth: int = 1) -> int:

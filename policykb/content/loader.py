@@ -25,11 +25,19 @@ from pathlib import Path, PurePosixPath
 import yaml
 from pydantic import ValidationError
 
-from policykb.content.files import (LOADER_VERSION, TAXONOMY_FILE, ContentRootError,  # noqa: F401 (re-exported)
-                                    fingerprint, iter_record_files, misnamed_record_files, require_content_root,
-                                    printable, scan_record_files)
 from policykb.content.diagnostics import ERROR, INFO, WARNING, Diagnostic, diagnostic
-from policykb.content.models import InvalidDate, KNOWN_FIELDS, LIST_FIELDS, MODELS, RESERVED, Faq, Issue, Policy, Record
+from policykb.content.files import (  # noqa: F401 (re-exported)
+    LOADER_VERSION,
+    TAXONOMY_FILE,
+    ContentRootError,
+    fingerprint,
+    iter_record_files,
+    misnamed_record_files,
+    printable,
+    require_content_root,
+    scan_record_files,
+)
+from policykb.content.models import KNOWN_FIELDS, LIST_FIELDS, MODELS, RESERVED, Faq, InvalidDate, Issue, Policy, Record
 from policykb.content.taxonomy import DEFAULT, REGIONS_KEY, Taxonomy, parse_regions
 
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -100,7 +108,7 @@ class Content:
     def shown(self, relpath: str) -> str:
         return str(self.shown_root / relpath)
 
-    def public(self) -> "Content":
+    def public(self) -> Content:
         """The same tree as the public site may see it: no problem records, no FAQ links to them,
         no diagnostics about them. Validate the full tree first; build public views from this."""
         issue_paths = {self.shown(i.relpath) for i in self.issues}

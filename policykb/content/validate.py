@@ -15,10 +15,22 @@ from collections import defaultdict
 from pathlib import Path
 
 from policykb.content.diagnostics import ERROR, INFO, WARNING, ContentInvalid, Diagnostic, sort_key
-from policykb.content.loader import TAXONOMY_FILE, Content, iter_record_files
-from policykb.content.models import (AFTER_CLOSURE_ACTIONS, CLOSED_STATUSES, ISSUE_STATUS_LABEL, OPEN_STATUSES, PERIOD, POLICY_STATUS_LABEL,
-                     RECOMMENDED, REQUIRED, Faq, Issue, Policy, Record)
 from policykb.content.labels import FIELD_LABEL, KIND_LABEL  # noqa: F401 (KIND_LABEL/FIELD_LABEL re-exported)
+from policykb.content.loader import TAXONOMY_FILE, Content, iter_record_files
+from policykb.content.models import (
+    AFTER_CLOSURE_ACTIONS,
+    CLOSED_STATUSES,
+    ISSUE_STATUS_LABEL,
+    OPEN_STATUSES,
+    PERIOD,
+    POLICY_STATUS_LABEL,
+    RECOMMENDED,
+    REQUIRED,
+    Faq,
+    Issue,
+    Policy,
+    Record,
+)
 from policykb.content.taxonomy import FIELD_VOCABULARY
 
 # (kind, key) -> kind the referenced id must have.
