@@ -4,11 +4,19 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from conftest import PROJECT
+
 from policykb.content.diagnostics import CODES, SEVERITY_LABEL
-from policykb.content.models import (ISSUE_STATUSES, KNOWN_FIELDS, POLICY_STATUSES, REQUIRED, SATISFACTION, Apply,
-                             HistoryEntry, Review)
+from policykb.content.models import (
+    ISSUE_STATUSES,
+    KNOWN_FIELDS,
+    POLICY_STATUSES,
+    REQUIRED,
+    SATISFACTION,
+    Apply,
+    HistoryEntry,
+    Review,
+)
 from policykb.content.taxonomy import DEFAULT
 
 GUIDE = (PROJECT / "docs" / "editor-guide.md").read_text(encoding="utf-8")

@@ -7,6 +7,7 @@ Each rule's code, severity and reasoning are explained for editors in docs/edito
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import difflib
 import re
@@ -15,10 +16,22 @@ from pathlib import Path
 
 from policykb.content import eligibility
 from policykb.content.diagnostics import ERROR, INFO, WARNING, ContentInvalid, Diagnostic, sort_key
-from policykb.content.loader import TAXONOMY_FILE, Content, iter_record_files
-from policykb.content.models import (AFTER_CLOSURE_ACTIONS, CLOSED_STATUSES, ISSUE_STATUS_LABEL, OPEN_STATUSES, PERIOD, POLICY_STATUS_LABEL,
-                     RECOMMENDED, REQUIRED, Faq, Issue, Policy, Record)
 from policykb.content.labels import FIELD_LABEL, KIND_LABEL  # noqa: F401 (KIND_LABEL/FIELD_LABEL re-exported)
+from policykb.content.loader import TAXONOMY_FILE, Content, iter_record_files
+from policykb.content.models import (
+    AFTER_CLOSURE_ACTIONS,
+    CLOSED_STATUSES,
+    ISSUE_STATUS_LABEL,
+    OPEN_STATUSES,
+    PERIOD,
+    POLICY_STATUS_LABEL,
+    RECOMMENDED,
+    REQUIRED,
+    Faq,
+    Issue,
+    Policy,
+    Record,
+)
 from policykb.content.taxonomy import FIELD_VOCABULARY
 
 # (kind, key) -> kind the referenced id must have.
@@ -414,6 +427,25 @@ def load_valid(root, today: dt.date | None = None, *, what: str = "没有建立�
     if errors:
         raise ContentInvalid(errors, what)
     return content, diags
+
+
+def without_invalid(content: Content, diags: list[Diagnostic]) -> tuple[Content, list[Diagnostic]]:
+    """For tools that must keep working with one bad file (the officers' matcher): the content
+    without every record that has an error, and the first error of each dropped file (to name it
+    as `path:line`). Errors outside records (taxonomy.yml, unreadable files) drop nothing more:
+    those files were not records to begin with."""
+    first: dict[str, Diagnostic] = {}
+    for d in sorted(diags, key=sort_key):
+        if d.severity == ERROR:
+            first.setdefault(d.path, d)
+    bad = set(first)
+
+    def keep(recs):
+        return [r for r in recs if content.shown(r.relpath) not in bad]
+
+    kept = dataclasses.replace(content, policies=keep(content.policies), faqs=keep(content.faqs),
+                               issues=keep(content.issues))
+    return kept, sorted(first.values(), key=sort_key)
 
 
 def count_files(content: Content) -> int:
