@@ -1,7 +1,7 @@
 """`policykb build`: validate -> render pages -> MkDocs (Material) -> feed -> swap into place.
 
 The project's mkdocs.yml stays plain YAML; this module only fills in paths (docs_dir, site_dir,
-custom_dir, the jieba user dictionary) and the nav, and writes the result beside the
+custom_dir) and the nav, and writes the result beside the
 generated pages, so the same site can be rebuilt by hand with `mkdocs build -f <that file>`.
 """
 from __future__ import annotations
@@ -26,14 +26,15 @@ from policykb.ledger.stats import compute_stats, group_stats
 from policykb.content.validate import validate
 from policykb.site.feed import FEED_FILE, atom_feed
 from policykb.site.generate import Figures, SiteInput, generate_docs
-from policykb.site.searchdict import site_user_dictionary
+from policykb.site.sitesearch.index import write_index
+from policykb.site.sitesearch.page import write_search_page
 from policykb.site.gitdates import read_git_info
 
 PROFILES = ("public", "internal")
 CONFIG_FILE = PROJECT_ROOT / "mkdocs.yml"
 EDITOR_GUIDE = PROJECT_ROOT / "docs" / "editor-guide.md"
 DEFAULT_OUT = {"public": PROJECT_ROOT / "build" / "site", "internal": PROJECT_ROOT / "build" / "site-internal"}
-SEARCH_INDEX = Path("search") / "search_index.json"
+SEARCH_MANIFEST = Path("search") / "manifest.json"  # the site search's only fixed-name file
 
 
 class BuildError(Exception):
@@ -55,6 +56,7 @@ class BuildResult:
     search_index_bytes: int
     diagnostics: list[Diagnostic] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)  # build-time remarks for the person building
+    search_index_seconds: float = 0.0  # writing the static search index (part of `seconds`)
 
 
 def figures_of(issues, taxonomy, today: dt.date, profile: str) -> Figures:
@@ -127,30 +129,13 @@ def edit_base(config: dict) -> str:
 
 def derive_config(config: dict, config_dir: Path, *, docs: Path, site: Path, nav: list, profile: str,
                   build_date: dt.date | None = None) -> dict:
-    """The project's config with paths filled in; writes the site's jieba dictionary beside `docs`."""
+    """The project's config with paths filled in."""
     cfg = dict(config)
     cfg["docs_dir"], cfg["site_dir"], cfg["nav"] = str(docs), str(site), nav
     theme = dict(cfg.get("theme") or {})
     if theme.get("custom_dir"):
         theme["custom_dir"] = str((config_dir / theme["custom_dir"]).resolve())
     cfg["theme"] = theme
-    plugins = []
-    for entry in cfg.get("plugins") or []:
-        if isinstance(entry, dict) and "search" in entry:
-            opts = dict(entry["search"] or {})
-            for key in ("jieba_dict", "jieba_dict_user"):
-                if opts.get(key):
-                    path = (config_dir / opts[key]).resolve()
-                    if path.is_file() and key == "jieba_dict_user":
-                        derived = docs.parent / f"{docs.name}.userdict.txt"
-                        opts[key] = str(site_user_dictionary(path, derived))
-                    elif path.is_file():
-                        opts[key] = str(path)
-                    else:
-                        opts.pop(key)  # a missing dictionary only costs segmentation quality
-            entry = {"search": opts}
-        plugins.append(entry)
-    cfg["plugins"] = plugins
     if profile == "internal":
         cfg["site_name"] = f"{cfg.get('site_name', '')}（内部）"
     extra = dict(cfg.get("extra") or {})
@@ -242,6 +227,7 @@ def build_site(content_dir, out: Path | None = None, *, profile: str = "public",
                     issues=content.issues if internal else [],
                     editor_guide=EDITOR_GUIDE if EDITOR_GUIDE.is_file() else None, build_date=today)
     generated = generate_docs(inp, docs)
+    write_search_page(docs, content, internal=internal)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=out.parent))
     tmp.chmod(0o755)  # mkdtemp's 0700 would hide the site from a web server
     try:
@@ -263,12 +249,16 @@ def build_site(content_dir, out: Path | None = None, *, profile: str = "public",
                 (tmp / name).unlink(missing_ok=True)
             notices.append("提示：mkdocs.yml 未设置 site_url，订阅源（feed.xml）只含相对链接，也没有生成站点地图"
                            "（sitemap.xml）。正式发布前请在 mkdocs.yml 中填写网站地址 site_url。")
-        index = tmp / SEARCH_INDEX
-        size = index.stat().st_size if index.is_file() else 0
+        t1 = time.perf_counter()
+        # The static search index (policykb/site/sitesearch): from the same load as the pages,
+        # so the public one never holds a problem record.
+        size = write_index(content, tmp, internal=internal)["bytes"]
+        search_seconds = time.perf_counter() - t1
         _swap(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return BuildResult(out=out, profile=profile, pages=generated["pages"], policies=len(generated["views"]),
                        seconds=time.perf_counter() - started, mkdocs_seconds=mkdocs_seconds,
-                       search_index_bytes=size, diagnostics=diags, notices=notices)
+                       search_index_bytes=size, diagnostics=diags, notices=notices,
+                       search_index_seconds=search_seconds)

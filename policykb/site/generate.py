@@ -32,7 +32,6 @@ ASSETS = HERE / "assets"
 FILTERS = (("categories", "政策类别"), ("region", "适用于…的企业"), ("enterprise_types", "企业类型"),
            ("support", "支持方式"), ("status", "申报状态"))
 STATUS_ORDER = ("即将截止", "申报中", ROLLING, "未设截止日期", "申报已截止")
-SEARCH_PAGE = "search.md"  # the search page, when the build has one; else the home box goes to the catalogue
 PUBLIC_KPIS = ("collected", "within_remit", "escalated", "closed", "open", "median_days_to_close")
 INTERNAL_KPIS = ("collected", "closed", "open", "overdue", "escalated", "median_days_to_close")
 TABLE_KEYS = ("collected", "closed", "open", "overdue", "resolution_rate", "timely_rate", "satisfaction_rate")
@@ -241,9 +240,7 @@ def generate_docs(inp: SiteInput, docs: Path) -> dict:
     soon = sorted((v for v in current if v.days_left is not None and 0 <= v.days_left <= SOON_DAYS),
                   key=lambda v: (v.deadline, v.id))
     changed = sorted((v for v in current if v.updated), key=lambda v: (v.updated, v.id), reverse=True)[:8]
-    search_action = SEARCH_PAGE if SEARCH_PAGE in w.pages or (docs / SEARCH_PAGE).is_file() else "policies/index.md"
     w.page("index.md", "home.md.j2", _meta("首页", hide=["navigation", "toc"], search={"exclude": True}),
-           search_action=search_action,
            soon=soon, soon_days=SOON_DAYS, newest=current[:8], changed=changed,
            counts={"current": len(current), "faqs": len(faqs)}, facets=facets, facet_counts=counts,
            feed_href="feed.xml")
