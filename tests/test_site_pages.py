@@ -21,14 +21,14 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import PROJECT, TEST_OUTPUT, write_tree
 from site_contrast import CONTRAST_JS
-from test_site_build import TREE, TODAY
+from test_site_build import TODAY, TREE
+
+from policykb.content.diagnostics import ContentInvalid
 from policykb.content.loader import load_content
 from policykb.content.models import Apply
-from policykb.site import build as site_build
-from policykb.site.build import BuildError, build_site, figures_of
+from policykb.site.build import build_site, figures_of
 from policykb.site.generate import SiteInput, generate_docs
 from policykb.site.gitdates import GitInfo
 
@@ -254,8 +254,9 @@ def test_csp_meta_on_every_page_forbids_inline_script(public, internal):
 
 
 def test_public_build_loads_and_validates_the_tree_once(tree, tmp_path, monkeypatch):
+    from policykb.content import loader, validate
     calls = {"load": 0, "validate": 0}
-    real_load, real_validate = site_build.load_content, site_build.validate
+    real_load, real_validate = loader.load_content, validate.validate
 
     def counting_load(*a, **k):
         calls["load"] += 1
@@ -265,8 +266,8 @@ def test_public_build_loads_and_validates_the_tree_once(tree, tmp_path, monkeypa
         calls["validate"] += 1
         return real_validate(*a, **k)
 
-    monkeypatch.setattr(site_build, "load_content", counting_load)
-    monkeypatch.setattr(site_build, "validate", counting_validate)
+    monkeypatch.setattr(loader, "load_content", counting_load)
+    monkeypatch.setattr(validate, "validate", counting_validate)
     result = build_site(tree, tmp_path / "site", today=TODAY)
     assert calls == {"load": 1, "validate": 1}
     assert not (result.out / "ledger").exists()
@@ -317,7 +318,7 @@ def test_rolling_deadline_is_shown_as_written_and_filterable(tree, tmp_path):
                                                                 "apply:\n  deadline: 常年受理\n---\n正文。\n"})
     try:
         result = build_site(rolling, tmp_path / "site2", today=TODAY)
-    except BuildError as e:
+    except ContentInvalid as e:
         if any(d.code == "bad-date" for d in e.diagnostics):
             pytest.skip("the record model does not accept text deadlines yet")
         raise
