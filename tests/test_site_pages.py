@@ -515,3 +515,15 @@ def test_body_headings_join_the_table_of_contents_and_stay_text(public):
     toc = page.split('md-nav--secondary')[1]
     assert f'href="#{m.group(1)}"' in toc
     assert '<div class="pkb-body">' in page and "按生产性设备投资额的10%给予补助。" in page
+
+
+@needs_browser
+def test_ledger_flags_are_recomputed_for_the_readers_today(context_factory, internal_url):
+    pg = context_factory().new_page()
+    pg.clock.set_fixed_time(dt.datetime(2026, 3, 10, 9, 0))  # the build said "due this week" (due 03-05)
+    pg.goto(internal_url + "ledger/index.html")
+    row = pg.locator("#open ~ .pkb-table-wrap tr[data-id='2026-0003']").first
+    assert row.locator("[data-due-flag]").inner_text().strip() == "超期 5 天"
+    assert "pkb-overdue" in row.get_attribute("class")
+    closed = pg.locator("tr[data-id='2026-0002']").first  # closed records are never flagged
+    assert "超期" not in closed.inner_text()
