@@ -121,7 +121,7 @@ TREE = {
 }
 
 # Every script element a page may have: the theme's and ours, all from files, plus the config JSON.
-ALLOWED_SCRIPT = re.compile(r"(assets/(theme-base|theme-palette|theme-content|countdown|catalog|ledger|search[\w.-]*)\.js"
+ALLOWED_SCRIPT = re.compile(r"(assets/(theme-base|theme-palette|theme-content|countdown|catalog|ledger|calculator|search[\w.-]*)\.js"
                             r"|assets/javascripts/bundle\.[0-9a-f]+\.min\.js)$")
 
 DOM_CHECK = """() => {

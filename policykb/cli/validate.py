@@ -4,7 +4,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import os
 import sys
+from pathlib import Path
 
 import click
 
@@ -32,15 +34,42 @@ def summary_line(files: int, counts: dict) -> str:
             f"{counts[INFO]} 个提示。")
 
 
+def _ci_report(diags, fmt: str, output: str | None) -> dict:
+    """Annotations (github) or a Code Quality report (gitlab); the report goes to a file
+    through a temporary file and a rename, so a reader never sees half of it."""
+    from policykb.cli.ci_formats import github_annotations, gitlab_report_json
+
+    counts = {s: sum(1 for d in diags if d.severity == s) for s in (ERROR, WARNING, INFO)}
+    if fmt == "github":
+        for line in github_annotations(diags):
+            click.echo(line)
+        return counts
+    report = gitlab_report_json(diags)
+    if not output:
+        click.echo(report, nl=False)
+        return counts
+    target = Path(output)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp.write_text(report, encoding="utf-8")
+    os.replace(tmp, target)
+    print_diagnostics(diags)
+    return counts
+
+
 @click.command("validate", help="检查内容是否符合内容规范：逐条列出 文件:行号: 问题。怎么改。"
                                 "有错误时退出码为 1，无法运行时为 2。")
 @content_option
 @click.option("--strict", is_flag=True, help="把警告也当作错误（提示不受影响）")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="输出格式：text 给人看，json 给程序用")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github", "gitlab"]), default="text",
+              show_default=True,
+              help="输出格式：text 给人看，json 给程序用，github 为 GitHub/Gitea 的行内标注，"
+                   "gitlab 为 GitLab 代码质量报告（JSON）")
+@click.option("--output", "output", type=click.Path(dir_okay=False), default=None,
+              help="gitlab 格式：把报告写入此文件（默认写到标准输出）；写文件时问题清单照常打印")
 @click.option("--today", type=_DateParam(), default=None,
               help="按这一天判断有效期等日期规则（默认今天），便于复现结果")
-def validate(content_dir, strict, fmt, today):
+def validate(content_dir, strict, fmt, today, output):
     root = content_dir
     try:
         content = load_content(root)
@@ -56,6 +85,9 @@ def validate(content_dir, strict, fmt, today):
                                "infos": counts[INFO],
                                "diagnostics": [d.as_dict() for d in sorted(diags, key=sort_key)]},
                               ensure_ascii=False, indent=2))
+    elif fmt in ("github", "gitlab"):
+        counts = _ci_report(diags, fmt, output)
+        click.echo(summary_line(files, counts), err=fmt == "gitlab" and not output)
     else:
         counts = print_diagnostics(diags)
         click.echo(summary_line(files, counts))

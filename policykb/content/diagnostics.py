@@ -72,6 +72,15 @@ CODES: dict[str, tuple[tuple[str, ...], str]] = {
     "issue-due": (W, "已交办的诉求没有办结时限"),
     "history-entry": (E, "办理记录缺少日期或事项"),
     "history-order": (W, "办理记录的日期先后不对"),
+    # eligibility conditions (政策计算器, content/eligibility.py) and company profiles
+    "eligibility-field": (E, "申报条件的字段不在分类表中"),
+    "eligibility-op": (E, "申报条件的比较符不适用于字段类型"),
+    "eligibility-unit": (E, "申报条件的单位与字段不一致"),
+    "eligibility-value": (E, "申报条件的值类型不对"),
+    "eligibility-impossible": (E, "申报条件没有企业能满足"),
+    "eligibility-text": (W, "申报条件没有给企业看的说明"),
+    "condition-field": (E, "分类表的条件字段定义不对"),
+    "bad-profile": (E, "企业信息文件写得不对（policykb eligible）"),
 }
 del E, W, I
 

@@ -24,7 +24,7 @@ from policykb.content.files import (LOADER_VERSION, TAXONOMY_FILE, ContentRootEr
                                     scan_record_files)
 from policykb.content.diagnostics import ERROR, INFO, WARNING, Diagnostic, diagnostic
 from policykb.content.models import InvalidDate, KNOWN_FIELDS, LIST_FIELDS, MODELS, RESERVED, Faq, Issue, Policy, Record
-from policykb.content.taxonomy import DEFAULT, REGIONS_KEY, Taxonomy, parse_regions
+from policykb.content.taxonomy import CONDITION_FIELDS, DEFAULT, REGIONS_KEY, Taxonomy, parse_regions
 
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _FRONT = re.compile(r"\A---[ \t]*\n(.*?)^---[ \t]*$\n?", re.S | re.M)
@@ -314,13 +314,20 @@ def load_taxonomy(root: Path, shown_root: PurePosixPath, diags: list[Diagnostic]
     region_aliases, problems = parse_regions(data.pop(REGIONS_KEY, None))
     for keys, message in problems:
         diags.append(diagnostic(shown, lines.get(keys, lines.get((REGIONS_KEY,), 1)), "wrong-type", message))
+    fields = None
     for name, terms in data.items():
+        if name == "condition_fields":  # a mapping of field definitions, not a word list
+            from policykb.content.eligibility import parse_fields
+            fields, problems = parse_fields(terms, lines, shown, CONDITION_FIELDS)
+            diags.extend(problems)
+            continue
         if not isinstance(terms, list) or not all(isinstance(t, str) and t.strip() for t in terms):
             diags.append(diagnostic(shown, lines.get((name,), 1), "wrong-type",
                                     f"词表 “{name}” 应为非空文本组成的列表。请改为 “- 词条” 的列表形式。"))
             continue
         vocab[str(name)] = [t.strip() for t in terms]
-    return Taxonomy(vocab, shown, region_aliases)
+    extra = {"condition_fields": fields} if fields is not None else {}
+    return Taxonomy(vocab, shown, region_aliases, **extra)
 
 
 def _inside_root(path, root) -> bool:

@@ -13,6 +13,7 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
+from policykb.content import eligibility
 from policykb.content.diagnostics import ERROR, INFO, WARNING, ContentInvalid, Diagnostic, sort_key
 from policykb.content.loader import TAXONOMY_FILE, Content, iter_record_files
 from policykb.content.models import (AFTER_CLOSURE_ACTIONS, CLOSED_STATUSES, ISSUE_STATUS_LABEL, OPEN_STATUSES, PERIOD, POLICY_STATUS_LABEL,
@@ -152,6 +153,12 @@ def check_policy(content: Content, p: Policy, today: dt.date) -> list[Diagnostic
         out.append(_d(content, p, p.body_line, WARNING, "empty-body",
                       "政策正文是空的。请在前置元数据之后写政策原文或要点（支持对象、支持内容、申报条件……）。"))
     return out
+
+
+def check_eligibility(content: Content, p: Policy) -> list[Diagnostic]:
+    """The `eligibility` conditions (rules and messages live in content/eligibility.py)."""
+    return [_d(content, p, where, severity, code, message)
+            for where, severity, code, message in eligibility.check(p, content.taxonomy)]
 
 
 def check_faq(content: Content, f: Faq) -> list[Diagnostic]:
@@ -378,6 +385,7 @@ def validate(content: Content, today: dt.date | None = None) -> list[Diagnostic]
             diags += check_terms(content, rec)
         if isinstance(rec, Policy):
             diags += check_policy(content, rec, today)
+            diags += check_eligibility(content, rec)
         elif isinstance(rec, Faq):
             diags += check_faq(content, rec)
         elif isinstance(rec, Issue):

@@ -252,6 +252,9 @@ def build_site(content_dir, out: Path | None = None, *, profile: str = "public",
         # so the public one never holds a problem record.
         size = write_index(content, tmp, internal=internal)["bytes"]
         search_seconds = time.perf_counter() - t1
+        if internal:  # the browser editor lives on the internal site only
+            from policykb.site.cms import write_admin
+            notices.append(write_admin(tmp, content.taxonomy, inp.git.prefix or f"{root.resolve().name}/").message)
         _swap(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

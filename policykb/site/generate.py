@@ -6,6 +6,7 @@ reach this module only on the internal profile (`issues` is empty on the public 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import posixpath
 import re
 import shutil
@@ -17,7 +18,7 @@ import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 from markupsafe import Markup
 
-from policykb.content import regions
+from policykb.content import eligibility, regions
 from policykb.content.loader import Content
 from policykb.content.models import Issue
 from policykb.ledger.stats import FIGURES, RATES, format_figure
@@ -169,6 +170,19 @@ def _meta(title: str, **more) -> dict:
     return meta
 
 
+def _calculator(w: _Writer, docs: Path, content: Content, views: dict, today: dt.date) -> None:
+    """The calculator page and its rules (assets/calculator.json, what calculator.js evaluates)."""
+    rules = eligibility.export_rules(content.policies, content.taxonomy, today)
+    for r in rules["policies"]:
+        r["href"] = views[r["id"]].page[:-3] + ".html" if r["id"] in views else ""
+    used = {c["field"] for r in rules["policies"] for c in r["conditions"]}
+    fields = [(name, spec) for name, spec in rules["fields"].items() if name in used]
+    (docs / "assets" / "calculator.json").write_text(json.dumps(rules, ensure_ascii=False), encoding="utf-8")
+    w.page("calculator.md", "calculator.md.j2", _meta("政策计算器", hide=["navigation", "toc"], search={"exclude": True}),
+           fields=fields, regions=rules["regions"], types=rules["enterprise_types"],
+           counted=sum(1 for r in rules["policies"] if r["conditions"]), total=len(rules["policies"]))
+
+
 def generate_docs(inp: SiteInput, docs: Path) -> dict:
     """Write every page into `docs` (emptied first). Returns the nav and the policy views for the feed."""
     if docs.exists():
@@ -231,11 +245,12 @@ def generate_docs(inp: SiteInput, docs: Path) -> dict:
            total=fig.total, kpis=PUBLIC_KPIS, rates=RATES, by_category=fig.by_category, by_month=fig.by_month,
            category_chart=Markup(charts.bar_rows(fig.by_category, caption="各类诉求收集与办结数")),
            month_chart=Markup(charts.month_columns(fig.by_month, caption="每月收集与办结数")))
+    _calculator(w, docs, content, views, today)
     w.page("tags.md", "tags.md.j2", _meta("标签", hide=["navigation"], search={"exclude": True}))
     nav: list = [{"首页": "index.md"},
                  {"政策": [{"政策目录": "policies/index.md"}, {"已失效政策": "policies/archive.md"}]},
                  {"常见问题": ["faq/index.md"] + [{html_text(g["name"]): f"faq/{g['slug']}.md"} for g in group_list]},
-                 {"数据公开": "stats.md"}, {"标签": "tags.md"}]
+                 {"政策计算器": "calculator.md"}, {"数据公开": "stats.md"}, {"标签": "tags.md"}]
     # Public readers get a short "how to propose a change"; the full editor guide (which
     # describes the private ledger fields) is for the internal site only.
     w.page("contribute.md", "contribute.md.j2", _meta("如何提出修改", hide=["navigation"]),
