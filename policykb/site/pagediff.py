@@ -7,13 +7,14 @@ listed here is one whose text differs, not a guess from the record's id.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import tempfile
 from pathlib import Path
 
 import yaml
 
-from policykb.content.loader import Content
-from policykb.site.build import CONFIG_FILE, _figures, read_config
+from policykb.content.loader import Content, load_content
+from policykb.site.build import CONFIG_FILE, figures_of, read_config
 from policykb.site.generate import SiteInput, generate_docs
 from policykb.site.gitdates import GitInfo
 
@@ -21,7 +22,8 @@ _SKIP = ("assets/",)
 
 
 def _render(content: Content, root: Path, today: dt.date, work: Path, name: str) -> dict[str, str]:
-    figures, _ = _figures(root, today, "public", content.taxonomy)
+    # Figures are a pure function of the problem records, which the public loads leave out.
+    figures = figures_of(load_content(root).issues, content.taxonomy, today, "public")
     config = read_config(CONFIG_FILE) if CONFIG_FILE.is_file() else {}
     inp = SiteInput(content=content, profile="public", today=today, site_name=config.get("site_name", "惠企政策"),
                     git=GitInfo(), figures=figures)
@@ -39,7 +41,7 @@ def _title(text: str) -> str:
     if text.startswith("---\n"):
         try:
             meta = yaml.safe_load(text[4:text.index("\n---", 4)]) or {}
-            return str(meta.get("title") or "")
+            return html.unescape(str(meta.get("title") or ""))  # page titles are stored escaped
         except (ValueError, yaml.YAMLError):
             return ""
     return ""
