@@ -307,6 +307,22 @@ def test_review_period_urls_phone_and_empty_body(make_tree):
     assert any("6m、12m、1y、90d" in m for m in messages(make_tree, changes))
 
 
+@pytest.mark.parametrize("url", ["javascript:alert(1)", " JavaScript :alert(1)", "data:text/html,<script>x</script>",
+                                 "vbscript:msgbox"])
+def test_script_urls_are_errors(make_tree, url):
+    text = edit(NEW_POLICY, "url: https://example.gov.cn/jsgz", f"url: '{url}'")
+    assert check(make_tree, {P: text}) == {(P, ln(text, "url:"), ERROR, "bad-url")}
+
+
+def test_strict_never_fails_because_a_date_passed(make_tree, cli):
+    # effective, expiring 2027-12-31: on 2028-06-01 that is news (a warning), even with --strict
+    root = make_tree({P: NEW_POLICY, OLD: OLD_POLICY})
+    assert cli("validate", "--content", root, "--strict", "--today", "2026-07-01").exit_code == 0
+    r = cli("validate", "--content", root, "--strict", "--today", "2028-06-01")
+    assert r.exit_code == 0, r.output
+    assert "警告[status-dates]" in r.output
+
+
 # ---------------------------------------------------------------- FAQ
 
 @pytest.mark.parametrize("body", ["", "\n   \n\t\n"])

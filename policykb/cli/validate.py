@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from policykb.console import EXIT_ERRORS, EXIT_OK, content_option, fail, print_diagnostics
-from policykb.content.diagnostics import ERROR, INFO, WARNING, sort_key
+from policykb.content.diagnostics import CALENDAR, ERROR, INFO, WARNING, sort_key
 from policykb.content.loader import ContentRootError, load_content
 from policykb.content.validate import count_files
 from policykb.content.validate import validate as run_rules
@@ -77,7 +77,9 @@ def validate(content_dir, strict, fmt, today, output):
         fail(str(e))
     diags = run_rules(content, today)
     if strict:
-        diags = [dataclasses.replace(d, severity=ERROR) if d.severity == WARNING else d for d in diags]
+        # Calendar findings stay warnings: a PR never fails because a date has passed.
+        diags = [dataclasses.replace(d, severity=ERROR) if d.severity == WARNING and d.code not in CALENDAR else d
+                 for d in diags]
     files = count_files(content)
     if fmt == "json":
         counts = {s: sum(1 for d in diags if d.severity == s) for s in (ERROR, WARNING, INFO)}

@@ -16,6 +16,10 @@ SEVERITY_LABEL = {ERROR: "错误", WARNING: "警告", INFO: "提示"}
 _ORDER = {ERROR: 0, WARNING: 1, INFO: 2}
 
 E, W, I = (ERROR,), (WARNING,), (INFO,)
+# Findings that a date passing can bring about (a policy reaching its expiry, a successor taking
+# effect). Content ages: they are news for the editor, so they stay warnings even under --strict,
+# and a PR check never fails because of the calendar.
+CALENDAR = frozenset({"status-dates", "superseded-current"})
 # code -> (severities it may be reported with, what it means)
 CODES: dict[str, tuple[tuple[str, ...], str]] = {
     # files and the tree
@@ -62,7 +66,7 @@ CODES: dict[str, tuple[tuple[str, ...], str]] = {
     "retroactive": (I, "追溯施行"),
     "bad-period": (E, "复核周期写法不对"),
     "future-date": (W, "日期晚于今天"),
-    "bad-url": (W, "网址不对"),
+    "bad-url": (E + W, "网址不对（javascript:、data: 等会执行脚本的网址是错误）"),
     "bad-phone": (W, "电话里没有号码"),
     "empty-body": (W, "政策正文为空"),
     "empty-answer": (E, "问答没有答案"),

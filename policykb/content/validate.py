@@ -34,6 +34,8 @@ REFERENCES = {
 # Issue statuses in which the problem has been handed to someone: a department must be named.
 DISPATCHED = ("assigned", "in_progress", "escalated", "resolved", "explained", "closed")
 URL = re.compile(r"^https?://[^\s/]+\.[^\s]*$")
+# Schemes a browser runs or renders inline; control characters and spaces are ignored by browsers.
+SCRIPT_URL = re.compile(r"^[\x00-\x20]*(javascript|vbscript|data)[\x00-\x20]*:", re.I)
 
 
 def _d(content: Content, rec: Record, where, severity: str, code: str, message: str) -> Diagnostic:
@@ -143,7 +145,11 @@ def check_policy(content: Content, p: Policy, today: dt.date) -> list[Diagnostic
                           f"最近复核日期 review.last_reviewed {iso(p.review.last_reviewed)} 晚于今天。请核对日期。"))
     urls = [(("source",), p.source)] + ([(("apply", "url"), p.apply.url)] if p.apply else [])
     for keys, url in urls:
-        if url and not URL.match(url):
+        if url and SCRIPT_URL.match(url):
+            out.append(_d(content, p, keys, ERROR, "bad-url",
+                          f"“{'.'.join(keys)}” 的值以 “{url.split(':', 1)[0].strip()}:” 开头，这种网址会在浏览器里执行脚本，"
+                          f"不允许使用。请写以 http:// 或 https:// 开头的网址。"))
+        elif url and not URL.match(url):
             out.append(_d(content, p, keys, WARNING, "bad-url",
                           f"“{'.'.join(keys)}” 的值 “{url}” 不像网址。请写完整的网址，以 http:// 或 https:// 开头。"))
     if p.apply and p.apply.phone and not re.search(r"\d", p.apply.phone):

@@ -72,13 +72,6 @@ def figures_of(issues, taxonomy, today: dt.date, profile: str) -> Figures:
     return fig
 
 
-def public_view(content: Content) -> Content:
-    """The tree without problem records (`Content.public()` where the loader offers it)."""
-    if hasattr(content, "public"):
-        return content.public()
-    return dataclasses.replace(content, issues=[], include_issues=False)
-
-
 STALE_AFTER = 600  # seconds: a leftover build folder with no live owner this old is removed
 
 
@@ -212,7 +205,7 @@ def build_site(content_dir, out: Path | None = None, *, profile: str = "public",
     # view without problem records.
     full, diags = load_valid(root, today, what="网站未生成")
     figures = figures_of(full.issues, full.taxonomy, today, profile)
-    content = full if internal else public_view(full)
+    content = full if internal else full.public()
     notices: list[str] = []
     clean_stale(out)
 

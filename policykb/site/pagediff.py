@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from policykb.content.loader import Content, load_content
+from policykb.content.loader import Content
 from policykb.site.build import CONFIG_FILE, figures_of, read_config
 from policykb.site.generate import SiteInput, generate_docs
 from policykb.site.gitdates import GitInfo
@@ -21,9 +21,9 @@ from policykb.site.gitdates import GitInfo
 _SKIP = ("assets/",)
 
 
-def _render(content: Content, root: Path, today: dt.date, work: Path, name: str) -> dict[str, str]:
-    # Figures are a pure function of the problem records, which the public loads leave out.
-    figures = figures_of(load_content(root).issues, content.taxonomy, today, "public")
+def _render(full: Content, today: dt.date, work: Path, name: str) -> dict[str, str]:
+    figures = figures_of(full.issues, full.taxonomy, today, "public")
+    content = full.public()
     config = read_config(CONFIG_FILE) if CONFIG_FILE.is_file() else {}
     inp = SiteInput(content=content, profile="public", today=today, site_name=config.get("site_name", "惠企政策"),
                     git=GitInfo(), figures=figures)
@@ -41,19 +41,20 @@ def _title(text: str) -> str:
     if text.startswith("---\n"):
         try:
             meta = yaml.safe_load(text[4:text.index("\n---", 4)]) or {}
-            return html.unescape(str(meta.get("title") or ""))  # page titles are stored escaped
+            return html.unescape(str(meta.get("title") or ""))  # page titles are stored HTML-escaped
         except (ValueError, yaml.YAMLError):
             return ""
     return ""
 
 
-def changed_pages(old: Content, old_root: Path, new: Content, new_root: Path, today: dt.date) -> list[dict]:
+def changed_pages(old: Content, new: Content, today: dt.date) -> list[dict]:
     """[{page: "policies/x.html", title, change: added|removed|changed}] on the public site.
 
-    `old`/`new` must be public loads (include_issues=False); the roots give the figures."""
+    `old`/`new` are whole loads (problem records included: the figures page counts them);
+    the pages are rendered from their public views."""
     with tempfile.TemporaryDirectory(prefix="policykb-pagediff-") as tmp:
-        a = _render(old, Path(old_root), today, Path(tmp), "old")
-        b = _render(new, Path(new_root), today, Path(tmp), "new")
+        a = _render(old, today, Path(tmp), "old")
+        b = _render(new, today, Path(tmp), "new")
     out = []
     for rel in sorted(set(a) | set(b)):
         if a.get(rel) == b.get(rel):
