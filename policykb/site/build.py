@@ -6,7 +6,6 @@ generated pages, so the same site can be rebuilt by hand with `mkdocs build -f <
 """
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import logging
 import os
@@ -20,7 +19,6 @@ from pathlib import Path
 import yaml
 
 from policykb.content.diagnostics import Diagnostic
-from policykb.content.loader import Content
 from policykb.content.validate import load_valid
 from policykb.ledger.stats import compute_stats, group_stats
 from policykb.paths import PROJECT_ROOT
