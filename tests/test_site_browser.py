@@ -13,8 +13,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-
 from conftest import BUNDLED, TEST_OUTPUT
+
 from policykb.content.loader import load_content
 from policykb.site.build import build_site
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import BUNDLED, PROJECT, git, write_tree
+
 from policykb.content.loader import load_content
 from policykb.site.build import build_site
 

@@ -13,8 +13,8 @@ import threading
 from pathlib import Path
 
 import pytest
-
 from conftest import TEST_OUTPUT, write_tree
+
 from policykb.content.loader import load_content
 from policykb.site.build import build_site, figures_of
 from policykb.site.generate import SiteInput, generate_docs
@@ -194,8 +194,8 @@ def _visit_every_page(browser, site: Path, shots: str) -> list[str]:
         for rel in pages:
             pg = context.new_page()
             dialogs, errors = [], []
-            pg.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-            pg.on("pageerror", lambda e: errors.append(str(e)))
+            pg.on("dialog", lambda d, seen=dialogs: (seen.append(d.message), d.dismiss()))
+            pg.on("pageerror", lambda e, seen=errors: seen.append(str(e)))
             pg.goto(base + rel)
             pg.wait_for_load_state("load")
             pg.mouse.move(400, 400)  # hover handlers, if any survived

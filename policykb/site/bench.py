@@ -48,7 +48,7 @@ def bench_site(content_root, *, profile: str = "public", questions: list[str] | 
     over the rest of the build), first_search_gzip_median (cold cache: manifest, resources,
     filter data, the question's shards, the results shown), query_ms_median (Python reference,
     shards loaded), page_load_gzip (home page with its theme assets).
-    Raises build.BuildError for invalid content.
+    Raises ContentInvalid for invalid content.
     """
     from policykb.site.sitesearch.evaluate import first_search_bytes
     from policykb.site.sitesearch.query import SiteIndex

@@ -6,7 +6,6 @@ generated pages, so the same site can be rebuilt by hand with `mkdocs build -f <
 """
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import logging
 import os
@@ -19,16 +18,15 @@ from pathlib import Path
 
 import yaml
 
-from policykb.content.diagnostics import ERROR, Diagnostic, has_errors
-from policykb.content.loader import Content, load_content
-from policykb.paths import PROJECT_ROOT
+from policykb.content.diagnostics import Diagnostic
+from policykb.content.validate import load_valid
 from policykb.ledger.stats import compute_stats, group_stats
-from policykb.content.validate import validate
+from policykb.paths import PROJECT_ROOT
 from policykb.site.feed import FEED_FILE, atom_feed
 from policykb.site.generate import Figures, SiteInput, generate_docs
+from policykb.site.gitdates import read_git_info
 from policykb.site.sitesearch.index import write_index
 from policykb.site.sitesearch.page import write_search_page
-from policykb.site.gitdates import read_git_info
 
 PROFILES = ("public", "internal")
 CONFIG_FILE = PROJECT_ROOT / "mkdocs.yml"
@@ -190,7 +188,8 @@ def _swap(tmp: Path, out: Path) -> None:
 
 def build_site(content_dir, out: Path | None = None, *, profile: str = "public", today: dt.date | None = None,
                config_file: Path = CONFIG_FILE, verbose: bool = False) -> BuildResult:
-    """Build the static site. Raises BuildError (with diagnostics) and leaves `out` as it was."""
+    """Build the static site. Raises ContentInvalid (invalid content) or BuildError, and leaves
+    `out` as it was."""
     if profile not in PROFILES:
         raise BuildError(f"未知的 profile “{profile}”，应为 public 或 internal。")
     started = time.perf_counter()
@@ -199,13 +198,10 @@ def build_site(content_dir, out: Path | None = None, *, profile: str = "public",
     out = Path(out) if out else DEFAULT_OUT[profile]
     check_out_dir(out)
     internal = profile == "internal"
-    # One load of the whole tree, one validation (links from FAQs into problem records are
-    # checked on both profiles); public pages then see a view without problem records.
-    full = load_content(root)
-    diags = validate(full, today)
-    if has_errors(diags):
-        n = sum(1 for d in diags if d.severity == ERROR)
-        raise BuildError(f"内容有 {n} 处错误，网站未生成。请先修正上面列出的问题。", diags)
+    # The one gate: one load of the whole tree, one validation (links from FAQs into problem
+    # records are checked on both profiles), ContentInvalid on errors; public pages then see a
+    # view without problem records.
+    full, diags = load_valid(root, today, what="网站未生成")
     figures = figures_of(full.issues, full.taxonomy, today, profile)
     content = full if internal else full.public()
     notices: list[str] = []

@@ -18,16 +18,24 @@ import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 from markupsafe import Markup
 
-from policykb.content import eligibility
+from policykb.content import eligibility, regions
 from policykb.content.loader import Content
 from policykb.content.models import Issue
 from policykb.ledger.stats import FIGURES, RATES, format_figure
 from policykb.site import charts
 from policykb.site.gitdates import GitInfo
-from policykb.content import regions
 from policykb.site.sanitise import body_html, html_text, md_text
-from policykb.site.views import (NO_CATEGORY, ROLLING, SOON_DAYS, FaqView, PolicyView, category_slug, faq_views,
-                                 issue_views, policy_views)
+from policykb.site.views import (
+    NO_CATEGORY,
+    ROLLING,
+    SOON_DAYS,
+    FaqView,
+    PolicyView,
+    category_slug,
+    faq_views,
+    issue_views,
+    policy_views,
+)
 
 HERE = Path(__file__).resolve().parent
 ASSETS = HERE / "assets"

@@ -7,6 +7,7 @@ listed here is one whose text differs, not a guess from the record's id.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import tempfile
 from pathlib import Path
 
@@ -40,7 +41,7 @@ def _title(text: str) -> str:
     if text.startswith("---\n"):
         try:
             meta = yaml.safe_load(text[4:text.index("\n---", 4)]) or {}
-            return str(meta.get("title") or "")
+            return html.unescape(str(meta.get("title") or ""))  # page titles are stored HTML-escaped
         except (ValueError, yaml.YAMLError):
             return ""
     return ""
