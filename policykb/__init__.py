@@ -3,5 +3,7 @@ ledger. One folder per stage, imports going one way:
 
     cli  ->  {site, search, ledger}  ->  content
 
-`paths` (where resources live) and `console` (CLI output helpers) are the shared top modules.
+`paths` (where resources live) and `console` (CLI output helpers) are the shared top modules,
+with `fsio` (the one atomic write, per-file locks, path containment) and `gitutil` (the one Git
+call, with timeouts and Chinese errors); any stage may import these four.
 """

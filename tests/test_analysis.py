@@ -131,3 +131,13 @@ def test_a_not_a_question_forms_carry_no_content():
 def test_fullwidth_question_matches(tree):
     [hits] = matcher.match(tree, ["ｗｉｆｉ网络断线找谁？"])
     assert ids(hits)[0] == "faq-broadband"
+
+
+def test_dictionary_compound_is_a_term_however_jieba_cuts_it(monkeypatch):
+    from policykb.search import analysis
+    text = "中小微企业享受服务专员上门"  # jieba cuts 服务/专员 here, so the synonym group's 服务专员 never fired
+    assert "服务专员" in analysis.index_terms(text)
+    q = analysis.analyze_query("有没有服务专员上门")
+    assert any(t.term == "服务专员" and t.weight == analysis.WORD_WEIGHT for t in q.terms)
+    monkeypatch.setattr(analysis, "COMPOUNDS", False)
+    assert "服务专员" not in analysis.index_terms(text)

@@ -4,13 +4,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-
 from conftest import git
+
+from policykb.content.loader import load_content
+from policykb.content.validate import validate
 from policykb.ledger.anonymise import anonymise, names_in
 from policykb.ledger.lifecycle import LedgerError
-from policykb.content.loader import load_content
 from policykb.ledger.promote import promote
-from policykb.content.validate import validate
 
 PLANTED = {
     "mobile": "13812345678",
@@ -166,3 +166,74 @@ def test_promote_commit(git_repo, cli):
     files = sorted(git(git_repo, "show", "--name-only", "--format=", "HEAD").split())
     assert files == ["content/faq/faq-2026-0001.md", "content/issues/2026-0001.md"]
     assert git(git_repo, "log", "-1", "--format=%s").strip() == "issue 2026-0001: faq-promote"
+
+
+# -- identifiers of every kind (issue 10) ----------------------------------------------------------
+EVERY_KIND = {
+    # kind: [(text planted, the identifying part that must go)]
+    "person": [("经办人王小明说", "王小明"), ("联系人：刘芳芳", "刘芳芳"), ("法定代表人李强表示同意", "李强"),
+               ("老李和小张都在", "李"), ("小张都在", "张"), ("请找孙丽娟办理", "孙丽娟"), ("由赵刚负责，周志强配合", "志强"),
+               ("欧阳娜娜来电咨询", "娜娜"), ("与钱卫东沟通后解决", "卫东")],
+    "licence": [("统一社会信用代码91120116MA05KXYZ1Q", "91120116MA05KXYZ1Q"),
+                ("信用代码 91120116ma05kxyz1q", "91120116ma05kxyz1q"),
+                ("代码 9112 0116 MA05 KXYZ 1Q 已核", "KXYZ"), ("代码9112-0116-MA05-KXYZ-1Q", "KXYZ")],
+    "id": [("身份证120101199001011234", "120101199001011234"), ("身份证 120101 19900101 1234", "19900101"),
+           ("护照号E12345678", "E12345678"), ("护照号码：EA1234567", "EA1234567"), ("港澳通行证H12345678", "H12345678")],
+    "plate": [("车牌津A·12345", "12345"), ("车牌津A12345", "12345"), ("新能源车津AD12345", "D12345"),
+              ("车牌 京B 2345D", "2345D")],
+    "account": [("开户账号 6222 0212 3456 7890 123", "3456 7890"), ("卡号6222021234567890", "6222021234567890"),
+                ("银行卡6217-0000-1234-5678-901", "1234-5678"), ("账户：1234567890123", "1234567890123")],
+    "im": [("微信号 wxid_abc123", "wxid_abc123"), ("微信：zhangwei_88", "zhangwei_88"), ("加VX hx-tech2025", "hx-tech2025"),
+           ("QQ 123456789", "123456789"), ("QQ号：987654", "987654")],
+    "email": [("邮箱 zhang at example dot com", "zhang"), ("邮箱 li＠example．cn", "li"), ("wang[at]huaxing[dot]com", "huaxing"),
+              ("zhao(at)hx.com.cn", "zhao"), ("mail：sun @ hx . cn", "sun")],
+    "phone": [("电话１３８１２３４５６７８", "5678"), ("手机１３８ １２３４ ５６７８", "5678"), ("座机０２２－２３４５６７８９", "2345")],
+    "address": [("宿舍在三号楼五单元", "三号楼五单元"), ("海泰路一百二十三号", "一百二十三号"),
+                ("住在阳光花园5栋2单元301室", "阳光花园"), ("海泰西路18号3号楼201室", "201室"), ("六号院二单元", "二单元")],
+}
+
+
+@pytest.mark.parametrize("kind,planted,secret", [(k, p, s) for k, cases in EVERY_KIND.items() for p, s in cases])
+def test_every_kind_of_identifier_is_removed(kind, planted, secret):
+    r = anonymise(f"企业反映：{planted}。请协助处理。")
+    out = r.text
+    import unicodedata
+    assert secret not in out and unicodedata.normalize("NFKC", secret) not in unicodedata.normalize("NFKC", out), out
+    assert out.startswith("企业反映：") and out.endswith("。请协助处理。")  # the words around it stay
+    assert kind in {k for k, _ in r.removed}, r.removed
+
+
+def test_ordinary_text_survives_the_new_patterns():
+    text = ("依据津高新管发〔2025〕8号文件，2025年申报，补贴50万元，拨打12345热线。按GB/T 19001-2016和ISO9001认证，"
+            "项目编号2025-TJ-001，2026-03-02受理，研发投入占比3.5%，第3季度，一楼大厅，三层会议室，年产值12000000元，"
+            "专精特新小巨人企业，每年365天，10千伏，小区居民，小微企业，老师和学生，滨海新区第五大街，园区和楼宇业主，申报期20250301-20251231。")
+    r = anonymise(text)
+    assert r.text == text, r.removed
+
+
+def test_known_people_lose_every_form_of_their_name():
+    r = anonymise("张伟说可以。张经理明天来，老张也同意，张总签字。", people=names_in("张伟 13812345678"))
+    assert "张" not in r.text and r.text.count("某") >= 4
+
+
+def test_promoted_draft_lists_what_was_removed_without_the_values(tree, cli):
+    answer = ("已为天津华兴精密机械有限公司车牌津A·12345的车辆办理通行证，统一社会信用代码 91120116ma05kxyz1q，"
+              "开户账号 6222 0212 3456 7890 123，微信号 hx_wang88，QQ 12345678，邮箱 wang at hx dot com，"
+              "电话１３８１２３４５６７８，宿舍在三号楼五单元，法定代表人王建国已确认。")
+    p = tree / "issues/2026-0001.md"
+    text = RESOLVED.replace("resolution: 区建设和交通局在华兴精密北侧协调临时停车场200个车位，张伟经理已确认；如有问题请拨打13812345678。",
+                            f"resolution: {answer}")
+    assert answer in text
+    p.write_text(text, encoding="utf-8")
+    r = cli("faq", "promote", "2026-0001", "--content", tree, "--date", "2026-03-25", "--by", "李明")
+    assert r.exit_code == 0, r.output
+    text = (tree / "faq/faq-2026-0001.md").read_text(encoding="utf-8")
+    for secret in ("12345", "kxyz", "KXYZ", "3456", "hx_wang88", "12345678", "wang at", "５６７８", "三号楼", "王建国", "华兴"):
+        assert secret not in text, (secret, text)
+    note = next(line for line in text.splitlines() if line.startswith("# 匿名化已去除"))
+    for label in ("企业名称", "车牌号", "证照号码", "银行账号", "微信/QQ", "邮箱", "电话", "地址", "人名"):
+        assert label in note, (label, note)
+    content = load_content(tree)
+    assert not [d for d in validate(content, dt.date(2026, 12, 31)) if d.severity == "error"]
+    assert content.by_id["faq-2026-0001"].draft is True
+    assert "车牌号“津A·12345”" in r.output  # the officer sees the removed values on screen, not in the file

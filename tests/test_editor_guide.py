@@ -6,27 +6,17 @@ import re
 import pytest
 
 from conftest import PROJECT
-from policykb.content.diagnostics import SEVERITY_LABEL
+from policykb.content.diagnostics import CODES, SEVERITY_LABEL
 from policykb.content.models import (ISSUE_STATUSES, KNOWN_FIELDS, POLICY_STATUSES, REQUIRED, SATISFACTION, Apply,
                              HistoryEntry, Review)
 from policykb.content.taxonomy import DEFAULT
 
 GUIDE = (PROJECT / "docs" / "editor-guide.md").read_text(encoding="utf-8")
-SOURCES = [PROJECT / "policykb" / "content" / name for name in ("loader.py", "validate.py")]
 
 
 def emitted_codes() -> dict[str, set[str]]:
-    """code -> severities, read from the code that creates diagnostics."""
-    out: dict[str, set[str]] = {}
-    for path in SOURCES:
-        text = path.read_text(encoding="utf-8")
-        for sev, code in re.findall(r"\b(ERROR|WARNING|INFO), \"([a-z]+(?:-[a-z]+)*)\"", text):
-            out.setdefault(code, set()).add(sev.lower())
-        if path.name == "loader.py":  # type errors: codes returned by _type_message, all errors
-            body = text[text.index("def _type_message"):text.index("def _check_keys")]
-            for code in re.findall(r"return \"([a-z]+(?:-[a-z]+)*)\", ", body):
-                out.setdefault(code, set()).add("error")
-    return out
+    """code -> severities, from the registry every diagnostic is checked against."""
+    return {code: set(severities) for code, (severities, _) in CODES.items()}
 
 
 def guide_row(code: str) -> str:
@@ -35,7 +25,7 @@ def guide_row(code: str) -> str:
     return rows[0]
 
 
-def test_scan_finds_the_codes():
+def test_registry_holds_the_codes():
     codes = emitted_codes()
     assert {"yaml-syntax", "bad-date", "bad-value", "unknown-term", "dangling-ref", "issue-status",
             "missing-recommended", "superseded-current"} <= set(codes)
@@ -77,3 +67,33 @@ def test_default_taxonomy_matches():
     for name, terms in DEFAULT.items():
         line = next(line for line in GUIDE.splitlines() if line.startswith(f"- {name}："))
         assert line.split("：", 1)[1].split("、") == terms, name
+
+
+def test_diagnostics_outside_the_registry_cannot_be_made():
+    from policykb.content.diagnostics import ERROR, INFO, WARNING, Diagnostic, diagnostic
+    with pytest.raises(ValueError):
+        Diagnostic("a.md", 1, ERROR, "no-such-code", "x")
+    with pytest.raises(ValueError):
+        Diagnostic("a.md", 1, ERROR, "missing-recommended", "x")  # an info code is never an error
+    assert Diagnostic("a.md", 1, ERROR, "issue-due", "x").severity == ERROR  # --strict raises warnings
+    assert diagnostic("a.md", 1, "status-dates", "x").severity == WARNING
+    assert diagnostic("a.md", 1, "deadline-format", "x").severity == INFO
+
+
+def test_every_registered_code_is_used_by_the_content_stage():
+    sources = "".join((PROJECT / "policykb" / "content" / name).read_text(encoding="utf-8")
+                      for name in ("files.py", "loader.py", "validate.py"))
+    unused = [code for code in CODES if f'"{code}"' not in sources]
+    assert unused == []
+
+
+def test_every_field_has_one_chinese_label():
+    from policykb.content.labels import FIELD_LABEL, KIND_LABEL, field_label
+    assert set(KIND_LABEL) == set(KNOWN_FIELDS)
+    for kind, keys in KNOWN_FIELDS.items():
+        for key in keys:
+            assert key in FIELD_LABEL and field_label(key, kind) != key, (kind, key)
+    for parent, model in (("apply", Apply), ("review", Review), ("history", HistoryEntry)):
+        for key in model.model_fields:
+            assert f"{parent}.{key}" in FIELD_LABEL, (parent, key)
+    assert field_label("apply.deadline") == "申报截止" and field_label("department", "issue") == "承办单位"

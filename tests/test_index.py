@@ -1,6 +1,7 @@
 """The index: fingerprint, stale detection, atomic generation swap, one writer at a time."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -187,7 +188,7 @@ def test_no_index_is_built_from_content_that_fails_validation(make_tree, tmp_pat
     root = make_tree({"policies/p.md": "---\ntitle: 技术改造补助\ncategories: [科技创心]\n---\n正文\n"})
     index = tmp_path / "index"
     for args in (["index", "--index", index], ["match", "--index", index, "技术改造"]):
-        r = run_policykb(*args, "--content", root)
+        r = run_policykb(*args, "--strict", "--content", root)  # --strict keeps the refusal
         assert r.returncode == 1, r.stderr
         assert "p.md:3: 错误[unknown-term]" in r.stderr and "没有建立索引" in r.stderr
     assert not index.exists() or not any(index.glob("gen-*"))
@@ -199,3 +200,52 @@ def test_a_folder_without_content_folders_is_refused(tmp_path):
     for cmd in (["index"], ["match", "技改"], ["validate"], ["build", "--out", tmp_path / "out"]):
         r = run_policykb(*cmd, "--content", tmp_path / "empty")
         assert r.returncode == 2 and "没有 policies/、faq/ 或 issues/" in r.stderr, (cmd, r.stderr)
+
+
+def test_one_bad_file_never_takes_the_matcher_down(make_tree, tmp_path):
+    from conftest import run_policykb
+    root = make_tree({
+        "policies/good.md": "---\ntitle: 技术改造补助办法\n---\n技术改造项目按投资额补助。\n",
+        "policies/bad.md": "---\ntitle: 技术改造贴息办法\ncategories: [科技创心]\n---\n技术改造贷款贴息。\n",
+        "faq/broken.md": "---\nquestion: [技术改造\n---\n答。\n",
+    })
+    index = tmp_path / "index"
+    r = run_policykb("index", "--index", index, "--content", root)
+    assert r.returncode == 0, r.stderr
+    [warning] = [line for line in r.stderr.splitlines() if line.startswith("警告")]
+    assert "policies/bad.md:3" in warning and "faq/broken.md:" in warning and "policykb validate" in warning
+    assert "1 条记录" in r.stdout
+    r = run_policykb("match", "--index", index, "--content", root, "--json", "技术改造")
+    assert r.returncode == 0, r.stderr
+    assert [h["id"] for h in json.loads(r.stdout)["results"]] == ["good"]
+    assert r.stderr.count("警告") == 1 and "policies/bad.md:3" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_unwritable_index_or_cache_gets_a_chinese_message(make_tree, tmp_path):
+    from conftest import run_policykb
+    root = make_tree({"policies/good.md": "---\ntitle: 技术改造补助办法\n---\n正文\n"})
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    for args, env in ((["index", "--index", blocker / "idx"], None), (["match", "--index", "/proc/policykb-idx", "技改"], None),
+                      (["match", "技改"], {"POLICYKB_CACHE": str(blocker / "cache")})):
+        r = run_policykb(*args, "--content", root, env=env)
+        assert r.returncode == 2, (args, r.stderr)
+        assert "Traceback" not in r.stderr and "错误：无法写入" in r.stderr, (args, r.stderr)
+
+
+def test_bad_top_and_unknown_region_are_told_in_chinese(make_tree):
+    from conftest import run_policykb
+    root = make_tree({"policies/zone.md": "---\ntitle: 滨海高新区技术改造补助办法\nregion: 天津市/滨海新区/滨海高新区\n"
+                                          "apply:\n  deadline: 2026-12-15\n  department: 区经济发展局\n  phone: 022-1234\n"
+                                          "---\n正文\n"})
+    r = run_policykb("match", "--content", root, "--top", "abc", "技改")
+    assert r.returncode == 2 and "不是整数" in r.stderr and "integer" not in r.stderr
+    r = run_policykb("match", "--content", root, "--region", "滨海高兴区", "技术改造")
+    assert r.returncode == 0 and "没有地区 “滨海高兴区”" in r.stderr and "滨海高新区" in r.stderr
+    r = run_policykb("match", "--content", root, "--json", "技术改造")
+    [hit] = json.loads(r.stdout)["results"]
+    assert (hit["deadline"], hit["department"], hit["phone"], hit["status"]) == (
+        "2026-12-15", "区经济发展局", "022-1234", "effective")
+    text = run_policykb("match", "--content", root, "技术改造").stdout
+    assert "申报截止：2026-12-15" in text and "区经济发展局，022-1234" in text

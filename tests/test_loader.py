@@ -99,7 +99,7 @@ def test_bad_dates(make_tree):
         published: 2025-02-30
         effective: 2025/03/01
         apply:
-          deadline: 明年三月
+          deadline: 2025/13/01
         ---
         正文
         """})
@@ -111,6 +111,7 @@ def test_bad_dates(make_tree):
     }
     msgs = {d.line: d.message for d in content.diagnostics}
     assert "2025-02-30" in msgs[3] and "YYYY-MM-DD" in msgs[3]
+    # (a deadline in words, such as 明年三月 or 常年受理, is a rolling deadline: see below)
 
 
 def test_bad_status_value_suggests_the_closest(make_tree):
@@ -231,3 +232,31 @@ def test_upper_case_extension_is_reported_not_silently_skipped(make_tree):
     assert [p.id for p in content.policies] == ["a"]
     assert [(d.path[len(str(root)) + 1:], d.line, d.code, d.severity) for d in content.diagnostics] == [
         ("policies/sub/b.MD", 1, "ignored-file", "warning")]
+
+
+@pytest.mark.parametrize("written", ["2025年3月1日", "2025.3.1", "2025/3/1", "２０２５年３月１日"])
+def test_a_deadline_written_the_chinese_way_is_read_as_that_date_with_a_hint(make_tree, written):
+    from policykb.content.diagnostics import INFO
+    root = make_tree({"policies/p.md": GOOD_POLICY.replace("deadline: 2026-12-15", f"deadline: {written}")})
+    content = load_content(root)
+    [p] = content.policies
+    assert p.apply.deadline == dt.date(2025, 3, 1) == p.apply.deadline_date and p.apply.rolling is None
+    assert found(content) == {("policies/p.md", 7, INFO, "deadline-format")}
+    assert "YYYY-MM-DD" in content.diagnostics[0].message and "2025-03-01" in content.diagnostics[0].message
+
+
+@pytest.mark.parametrize("text", ["常年受理", "长期受理", "按年度通知申报"])
+def test_a_text_deadline_is_a_rolling_one_kept_as_written(make_tree, text):
+    from policykb.content.validate import validate
+    root = make_tree({"policies/p.md": GOOD_POLICY.replace("deadline: 2026-12-15", f"deadline: {text}")})
+    content = load_content(root)
+    [p] = content.policies
+    assert p.apply.deadline == text == p.apply.rolling == p.apply.deadline_text and p.apply.deadline_date is None
+    assert [d for d in validate(content, dt.date(2026, 1, 1)) if d.severity != "info"] == []
+
+
+def test_an_impossible_written_deadline_is_an_error(make_tree):
+    root = make_tree({"policies/p.md": GOOD_POLICY.replace("deadline: 2026-12-15", "deadline: 2025年2月30日")})
+    content = load_content(root)
+    assert found(content) == {("policies/p.md", 7, ERROR, "bad-date")}
+    assert content.policies[0].apply.deadline is None

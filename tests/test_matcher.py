@@ -154,7 +154,10 @@ def test_json_lines_interface(tree):
     assert [o["q"] for o in lines] == ["技改补助", "", "请问我们公司怎么样", "银行贷款贴息"]
     assert lines[1]["results"] == [] and lines[2]["results"] == []
     first = lines[0]["results"][0]
-    assert set(first) == {"id", "type", "title", "score", "snippet", "matched"}
+    # The original fields, plus what an officer reads out (status, region) and the confidence.
+    assert {"id", "type", "title", "score", "snippet", "matched"} <= set(first)
+    assert {"confident", "strength", "status", "region"} <= set(first)
+    assert isinstance(first["confident"], bool) and first["strength"] > 0
     assert first["id"] in ("zone-tech-upgrade-2025", "faq-new-equipment")
     assert lines[3]["results"][0]["id"] == "tj-loan-interest"
     top1 = run_policykb("match", "--content", tree, "--json", "--top", "1", "-", input="技术改造\n")
@@ -186,10 +189,11 @@ def test_weak_match_is_labelled_and_nothing_is_said_clearly(tree, cli):
     assert "[弱匹配]" in weak.output and "zone-tech-upgrade-2025" in weak.output
     none = cli("match", "--content", tree, "离婚房子分割")
     assert "没有找到匹配的政策或问答" in none.output
-    # The JSON interface is unchanged: weak candidates are still listed, with the fixed keys only.
+    # The JSON interface keeps its fields: weak candidates are still listed, and say they are weak.
     js = cli("match", "--content", tree, "--json", "项目")
     [result] = json.loads(js.output)["results"]
-    assert set(result) == {"id", "type", "title", "score", "snippet", "matched"}
+    assert {"id", "type", "title", "score", "snippet", "matched"} <= set(result)
+    assert result["confident"] is False
 
 
 def test_policy_is_found_through_the_phrasing_of_the_faq_citing_it(make_tree):
@@ -259,3 +263,95 @@ def test_bad_question_file_is_reported(tree, tmp_path, cli):
     qfile.write_text('{"q": "技改", "expect": []}\n{not json}\n', encoding="utf-8")
     r = cli("eval", "--content", tree, "--questions", qfile)
     assert r.exit_code == 2 and "q.jsonl:2" in r.output
+
+
+ZONES = {
+    "taxonomy.yml": "regions:\n  天津市/滨海新区/天津经济技术开发区: [泰达, TEDA]\n",
+    "policies/teda-talent.md": "---\ntitle: 天津经济技术开发区人才公寓租金补贴办法\nregion: 天津市/滨海新区/天津经济技术开发区\n"
+                               "published: 2025-03-01\n---\n引进人才租住人才公寓的，按月给予租金补贴。\n",
+    "policies/liangjiang-talent.md": "---\ntitle: 两江新区人才公寓租金补贴实施细则\nregion: 重庆市/两江新区\n"
+                                     "published: 2025-03-01\n---\n引进人才租住人才公寓的，按月给予租金补贴，两江新区企业可申请。\n",
+    "policies/gxq-land.md": "---\ntitle: 滨海高新区工业用地标准地出让办法\nregion: 天津市/滨海新区/滨海高新区\n"
+                           "published: 2025-03-01\n---\n工业项目用地按投资强度出让。\n",
+    "policies/old-notice.md": "---\ntitle: 关于人才公寓租金补贴的通知\n---\n引进人才租住人才公寓的，按月给予租金补贴。\n",
+    "faq/faq-teda-rent.md": "---\nquestion: 人才公寓租金能补多少？\npolicies: [teda-talent]\nupdated: 2025-04-01\n---\n按月补贴。\n",
+}
+
+
+def test_region_aliases_from_taxonomy_and_region_names():
+    from policykb.content import regions
+    table = regions.alias_table({"天津市/滨海新区/天津经济技术开发区": ["泰达", "TEDA"]},
+                                ["重庆市/两江新区", "天津市/滨海新区/滨海高新区", "天津市"])
+    assert regions.regions_in_text("泰达的企业", table) == ["天津市/滨海新区/天津经济技术开发区"]
+    assert regions.regions_in_text("teda", table) == ["天津市/滨海新区/天津经济技术开发区"]
+    assert regions.regions_in_text("两江的企业", table) == ["重庆市/两江新区"]  # short name
+    # One name, longest first: 滨海高新区 is not 滨海 + 高新区, and 高新区 never yields 新区.
+    assert regions.regions_in_text("滨海高新区的企业", table) == ["天津市/滨海新区/滨海高新区"]
+    assert regions.regions_in_text("天津的企业", table) == ["天津市"]  # not 天津经济技术开发区
+    assert regions.regions_in_text("发放津贴", table) == []
+
+
+def test_taxonomy_regions_section_is_read_and_checked(make_tree):
+    from policykb.content.loader import load_content
+    from policykb.content.validate import validate
+    good = load_content(make_tree(ZONES, name="good"))
+    assert good.taxonomy.regions == {"天津市/滨海新区/天津经济技术开发区": ["泰达", "TEDA"]}
+    assert not [d for d in validate(good) if d.severity == "错误"]
+    bad = load_content(make_tree({**ZONES, "taxonomy.yml": "regions:\n  天津市: 泰达\n"}, name="bad"))
+    assert any(d.code == "wrong-type" and "泰达" not in d.message and "天津市" in d.message
+               for d in validate(bad))
+
+
+def test_question_naming_a_zone_gets_that_zone_first(make_tree):
+    root = make_tree(ZONES)
+    [teda] = matcher.match(root, ["泰达的人才公寓租金补贴"], types="policy")
+    assert teda[0].id == "teda-talent"
+    [lj] = matcher.match(root, ["两江人才公寓租金补贴"], types="policy")
+    assert lj[0].id == "liangjiang-talent"
+    # 高新区 is a zone name here, never the word 新区 that would match 两江新区.
+    [gxq] = matcher.match(root, ["高新区的人才公寓租金补贴"], types="policy")
+    assert gxq[0].id != "liangjiang-talent" and "新区" not in gxq[0].matched
+
+
+def test_faq_takes_the_region_of_the_policies_it_cites(make_tree):
+    root = make_tree(ZONES)
+    [hits] = matcher.match(root, ["人才公寓租金"], types="faq", region="两江新区")
+    assert hits == []  # the FAQ answers for 泰达, where the policy it cites applies
+    [hits] = matcher.match(root, ["人才公寓租金"], types="faq", region="泰达")  # an alias works as --region
+    assert ids(hits) == ["faq-teda-rent"] and hits[0].region == "天津市/滨海新区/天津经济技术开发区"
+
+
+def test_undated_regionless_notice_ranks_below_current_scheme(make_tree):
+    root = make_tree({k: v for k, v in ZONES.items() if k != "policies/liangjiang-talent.md"})
+    [hits] = matcher.match(root, ["人才公寓租金补贴"], types="policy")
+    assert ids(hits).index("teda-talent") < ids(hits).index("old-notice")
+
+
+def test_long_message_is_answered_for_its_need_not_its_small_talk(make_tree, monkeypatch):
+    root = make_tree({
+        "policies/tech.md": "---\ntitle: 技术改造项目补助办法\n---\n企业实施技术改造、更换生产设备的，按设备投资额给予补助。\n",
+        "policies/canteen.md": "---\ntitle: 园区职工食堂和宿舍管理办法\n---\n园区企业职工食堂、职工宿舍、班车和员工活动中心由园区统一管理，"
+                               "员工食堂宿舍班车按月结算。\n",
+    })
+    message = ("您好，我们公司在园区开了八年了，员工食堂还不错，宿舍也够住，班车每天准点，员工活动中心也常去，"
+               "今年打算更换生产设备搞技术改造，想问问有没有补助")
+    [hits] = matcher.match(root, [message])
+    assert hits[0].id == "tech"
+    monkeypatch.setattr(matcher, "LONG_CHARS", 0)  # without finding the need, small talk wins
+    [plain] = matcher.match(root, [message])
+    assert plain[0].id == "canteen"
+
+
+def test_resolved_problem_wording_expands_cited_policy_in_internal_index_only(make_tree):
+    root = make_tree({
+        "policies/p-power.md": "---\ntitle: 工业企业供电扩容服务办法\n---\n供电公司为扩产企业办理增容报装。\n",
+        "policies/p-other.md": "---\ntitle: 工业企业用水服务办法\n---\n水务公司为企业办理报装。\n",
+        "issues/2026/2026-0001.md": "---\ntitle: 车间新上机器后电闸总跳\nreceived: 2026-01-05\ncategory: 生产配套\n"
+                                    "status: resolved\ndepartment: 供电公司\nclosed_on: 2026-02-01\n"
+                                    "resolution: 协调供电公司增容。\npolicies: [p-power]\n---\n新上机器后电闸总跳，变压器带不动。\n",
+    })
+    [internal] = matcher.match(root, ["电闸总跳"], types="policy", internal=True)
+    assert ids(internal)[:1] == ["p-power"]  # neither policy says 电闸; the resolved problem citing one does
+    assert "电闸" not in internal[0].snippet
+    [public] = matcher.match(root, ["电闸总跳"], types="policy")
+    assert public == []  # private wording never reaches the public index

@@ -71,6 +71,11 @@ def page(browser):
     assert not errors, f"JavaScript errors: {errors}"
 
 
+def expect(locator):
+    from playwright.sync_api import expect as _expect
+    return _expect(locator)
+
+
 def _shot(pg, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     pg.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
@@ -144,7 +149,8 @@ def test_catalogue_filter_narrows_the_table(page, base_url):
     dates = [d for d in visible.evaluate_all("rs => rs.map(r => r.dataset.published)") if d]
     assert dates == sorted(dates)
     page.click(".pkb-reset")
-    page.wait_for_function(f"document.querySelectorAll('#pkb-catalogue tbody tr:not([hidden])').length === {total}")
+    # (expect() polls without eval, which the site's Content-Security-Policy forbids)
+    expect(page.locator("#pkb-catalogue tbody tr:not([hidden])")).to_have_count(total)
     # An entry point from the home page arrives pre-filtered.
     page.goto(base_url + f"policies/index.html?categories={quote(term)}")
     assert page.locator("#pkb-catalogue tbody tr:not([hidden])").count() == n

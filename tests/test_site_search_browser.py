@@ -84,11 +84,11 @@ def page(browser):
 
 
 def _ready(pg):
-    pg.wait_for_function("window.policykb && typeof window.policykb.search === 'function'")
+    pg.wait_for_function("() => window.policykb && typeof window.policykb.search === 'function'")
 
 
 def _results(pg) -> list[dict]:
-    pg.wait_for_function("document.querySelector('[data-search-status]').textContent.startsWith('找到') || "
+    pg.wait_for_function("() => document.querySelector('[data-search-status]').textContent.startsWith('找到') || "
                          "document.querySelector('[data-search-status]').textContent.startsWith('没有')")
     return pg.locator(".pkb-result").evaluate_all(
         "rs => rs.map(r => ({id: r.dataset.id, status: r.dataset.status || null, text: r.innerText,"
@@ -214,7 +214,7 @@ def test_region_filter_shows_what_applies_to_a_company_there(page, tree_site):
     page.goto(base + "search.html?q=" + quote("稳岗返还"))
     assert "liangjiang-job-retention" in [r["id"] for r in _results(page)]
     page.locator("select[name=region]").select_option(label="\u3000\u3000滨海高新区")
-    page.wait_for_function("location.search.includes('region=')")
+    page.wait_for_function("() => location.search.includes('region=')")
     got = [r["id"] for r in _results(page)]
     assert {"hitech-job-retention", "tj-job-retention", "national-job-retention"} <= set(got)
     assert "liangjiang-job-retention" not in got
@@ -228,7 +228,7 @@ def test_expired_policy_has_its_badge_and_ranks_below_its_successor(page, tree_s
     page.goto(base + "search.html?q=" + quote("技改补助"))
     assert "tech-upgrade-2022" not in [r["id"] for r in _results(page)]
     page.locator("input[name=expired]").check()
-    page.wait_for_function("location.search.includes('expired=1')")
+    page.wait_for_function("() => location.search.includes('expired=1')")
     results = _results(page)
     order = [r["id"] for r in results]
     old = results[order.index("tech-upgrade-2022")]
@@ -252,7 +252,7 @@ def test_results_page_link_is_shareable_and_keyboard_usable(page, tree_site):
     page.keyboard.press("Control+A")
     page.keyboard.type("稳岗返还到账")
     page.keyboard.press("Enter")
-    page.wait_for_function("location.search.includes(encodeURIComponent('稳岗返还到账'))")
+    page.wait_for_function("() => location.search.includes(encodeURIComponent('稳岗返还到账'))")
     assert [r["id"] for r in _results(page)] == ["faq-job-retention"]
     page.locator("select[name=type]").focus()
     page.keyboard.press("Tab")  # on to the region filter, then the checkbox, the button and the results

@@ -257,9 +257,10 @@ def test_public_build_does_not_flag_issue_references(make_tree):
 
 # ---------------------------------------------------------------- policy dates and fields
 
-def test_effective_status_with_past_expiry_is_an_error(make_tree):
+def test_effective_status_with_past_expiry_is_a_warning(make_tree):
+    # content ages: a policy reaching its expiry is news, not bad input (issue 9)
     text = edit(NEW_POLICY, "expires: 2027-12-31", "expires: 2026-09-30")
-    assert check(make_tree, {P: text}) == {(P, ln(text, "status:"), ERROR, "status-dates")}
+    assert check(make_tree, {P: text}) == {(P, ln(text, "status:"), WARNING, "status-dates")}
     # same file, judged on an earlier day: fine (this is what --today is for)
     assert check(make_tree, {P: text}, today=dt.date(2026, 7, 1)) == set()
 
@@ -284,7 +285,7 @@ def test_date_order(make_tree):
     assert check(make_tree, {P: text}) == {
         (P, ln(text, "expires:"), ERROR, "date-order"),  # before effective
         (P, ln(text, "deadline:"), WARNING, "date-order"),  # before published
-        (P, ln(text, "status:"), ERROR, "status-dates"),  # and so "effective" is wrong too
+        (P, ln(text, "status:"), WARNING, "status-dates"),  # and so "effective" is outdated too
     }
     assert ln(text, "deadline:") == 18
     got = check(make_tree, {P: edit(NEW_POLICY, "effective: 2025-04-01", "effective: 2025-01-01")})
@@ -492,9 +493,29 @@ def test_ncp_corpus_passes(cli):
 
 def test_bundled_content_validates_strictly():
     assert any(BUNDLED.glob("policies/**/*.md")), "content/ has no policies yet"
-    r = run_policykb("validate", "--strict")
+    r = run_policykb("validate", "--strict", "--today", "2026-12-01")  # strict: warnings count, so pin the day
     assert r.returncode == 0, r.stdout[-4000:]
     assert ": 错误[" not in r.stdout
+
+
+@pytest.mark.parametrize("today", ["2027-06-01", "2027-12-01", "2031-12-01"])
+def test_bundled_content_still_validates_years_ahead(today):
+    """Content ages without breaking anything: a year and five years on, policies have expired
+    (binhai-job-retention-2025 on 2026-12-31) and validate still passes, with warnings at most."""
+    r = run_policykb("validate", "--today", today, "--format", "json")
+    data = json.loads(r.stdout)
+    assert r.returncode == 0 and data["errors"] == 0, r.stdout[-4000:]
+    codes = {d["code"] for d in data["diagnostics"] if d["severity"] == "warning"}
+    assert "status-dates" in codes  # the editor is told, as a warning
+
+
+def test_no_rule_that_depends_on_today_is_an_error(make_tree):
+    """Whatever the day, the date-driven rules only warn: judged far in the future or far in the
+    past, a tree valid today gains no error."""
+    root = make_tree(GOOD)
+    for day in (dt.date(1990, 1, 1), dt.date(2100, 1, 1)):
+        errors = [d for d in validate(load_content(root), day) if d.severity == ERROR]
+        assert errors == [], (day, errors)
 
 
 def test_bundled_copy_reports_each_breakage(bundled_copy, cli):
@@ -526,3 +547,39 @@ def test_published_faq_citing_a_draft_policy_is_a_warning(make_tree):
     found = [(d.path.split("/")[-1], d.line, d.severity) for d in validate(load_content(root))
              if d.code == "cites-draft"]
     assert found == [("q-pub.md", 4, "warning")]
+
+
+def test_dates_win_over_an_outdated_status(make_tree):
+    from policykb.content.statuses import policy_status
+    root = make_tree({P: edit(NEW_POLICY, "expires: 2027-12-31", "expires: 2026-09-30")})
+    [p] = load_content(root).policies
+    assert p.status == "effective" and p.status_on(dt.date(2026, 9, 30)) == "effective"
+    assert p.status_on(dt.date(2026, 10, 1)) == "expired" and not p.is_current(dt.date(2026, 10, 1))
+    assert policy_status("draft", dt.date(2020, 1, 1), TODAY) == "draft"
+    assert policy_status("repealed", None, TODAY) == "repealed"
+    assert policy_status(None, None, TODAY) == "effective"
+
+
+def test_dates_win_in_the_matcher_too(make_tree):
+    """A policy still marked effective past its expiry is left out of current matches, like one
+    whose status is derived (search filters use the same rule as statuses.policy_status)."""
+    from policykb.search import matcher
+    root = make_tree({"policies/p-late.md": "---\ntitle: 技术改造补助办法\nstatus: effective\nexpires: 2026-06-30\n"
+                                            "---\n技术改造项目按设备投资额的8%给予补助。\n"})
+    [before] = matcher.match(root, ["技术改造补助"], today=dt.date(2026, 6, 30))
+    [after] = matcher.match(root, ["技术改造补助"], today=dt.date(2026, 7, 1))
+    [everything] = matcher.match(root, ["技术改造补助"], today=dt.date(2026, 7, 1), include_all=True)
+    assert [h.id for h in before] == ["p-late"] and after == []
+    assert [(h.id, h.status) for h in everything] == [("p-late", "expired")]
+
+
+def test_load_valid_is_one_gate(make_tree):
+    from policykb.content.diagnostics import ContentInvalid
+    from policykb.content.validate import load_valid
+    content, diags = load_valid(make_tree(GOOD), TODAY)
+    assert [i.id for i in content.issues] == ["iss-2025-001"] and content.public().issues == []
+    assert all(d.severity != ERROR for d in diags)
+    broken = make_tree({**GOOD, F: edit(FAQ, "categories: [产业发展]", "categories: [产业]")}, name="broken")
+    with pytest.raises(ContentInvalid, match="网站未生成") as e:
+        load_valid(broken, TODAY, what="网站未生成")
+    assert [d.code for d in e.value.diagnostics] == ["unknown-term"]

@@ -7,7 +7,7 @@ import importlib
 import click
 
 from policykb.cli import zh as cli_zh
-from policykb.console import EXIT_ERRORS, fail, print_diagnostics
+from policykb.console import EXIT_ERRORS, fail, os_error_message, print_diagnostics
 from policykb.content.diagnostics import ContentInvalid
 
 cli_zh.install()
@@ -57,11 +57,21 @@ class LazyGroup(click.Group):
             return None
 
     def invoke(self, ctx):
+        # The one place where errors become what a user reads: never a traceback.
+        from policykb.content.files import ContentRootError
         try:
             return super().invoke(ctx)
-        except ContentInvalid as e:  # any command that indexes content stops on invalid content
+        except ContentInvalid as e:  # any command that reads content stops on invalid content
             print_diagnostics(e.diagnostics, stream="err")
             fail(str(e), EXIT_ERRORS)
+        except ContentRootError as e:
+            fail(str(e))
+        except OSError as e:
+            fail(os_error_message(e), EXIT_ERRORS)
+        except RecursionError:
+            fail("输入嵌套过深，无法处理。请检查文件结构。", EXIT_ERRORS)
+        except MemoryError:
+            fail("内存不足，无法完成。请缩小输入后重试。", EXIT_ERRORS)
 
     def format_commands(self, ctx, formatter):
         rows = [(name, HELP.get(name, "")) for name in self.list_commands(ctx)]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from policykb.console import EXIT_ERRORS, content_option, fail
+from policykb.console import DATE, EXIT_ERRORS, content_option, fail, today_option
 from policykb.content.loader import ContentRootError, load_content
 from policykb.content.models import ISSUE_STATUS_LABEL, ISSUE_STATUSES, SATISFACTION
 
@@ -17,7 +17,6 @@ def _date(value) -> dt.date | None:
     return value.date() if isinstance(value, dt.datetime) else value
 
 
-DATE = click.DateTime(formats=["%Y-%m-%d"])
 
 
 def _load(content_dir: str, include_issues: bool = True):
@@ -25,6 +24,14 @@ def _load(content_dir: str, include_issues: bool = True):
         return load_content(content_dir, include_issues=include_issues)
     except ContentRootError as e:
         fail(str(e))
+
+
+def _load_valid(content_dir: str, today: dt.date, what: str):
+    """Load and validate through the one gate: figures and reminders are computed only from
+    content without errors (an empty or broken record must not count); errors are listed as
+    path:line by the CLI's handler, exit 1."""
+    from policykb.content.validate import load_valid
+    return load_valid(content_dir, today, what=what)[0]
 
 
 def _ledger_errors():
@@ -51,26 +58,27 @@ def _run(content_dir, issue_id, op, *, values=None, note=None, by=None, date=Non
     errors = _ledger_errors()
     try:
         path = ledger.find_issue(Path(content_dir), issue_id)
-        change = ledger.apply(path, op, values=values, note=note, by=by, date=_date(date))
+        change = ledger.apply(path, op, values=values, note=note, by=by, date=_date(date), commit=commit)
+    except ledger.CommitFailed as e:
+        _say_applied(e.change, issue_id, path)
+        fail(str(e), EXIT_ERRORS)
     except errors as e:
         fail(str(e), EXIT_ERRORS)
+    _say_applied(change, issue_id, path)
+    _say_committed(change)
+    return change
+
+
+def _say_applied(change, issue_id, path):
     old = ISSUE_STATUS_LABEL.get(change.old_status, change.old_status)
     new = ISSUE_STATUS_LABEL.get(change.new_status, change.new_status)
     moved = f"（{old} → {new}）" if change.old_status != change.new_status else f"（{new}）"
     click.echo(f"诉求 {issue_id}：{change.action}{moved}，已写入 {path}")
-    _maybe_commit(change, commit)
-    return change
 
 
-def _maybe_commit(change, commit: bool):
-    if not commit:
-        return
-    from policykb.ledger import lifecycle as ledger
-    try:
-        sha = ledger.git_commit(change)
-    except _ledger_errors() as e:
-        fail(str(e), EXIT_ERRORS)
-    click.echo(f"已提交 Git：{sha[:10]}")
+def _say_committed(change):
+    if change.commit:
+        click.echo(f"已提交 Git：{change.commit[:10]}")
 
 
 @issue_group.command("assign")
@@ -219,11 +227,15 @@ def new_cmd(title, body, category, enterprise, contact, channel, region, service
     if unknown:
         fail(f"找不到政策 {'、'.join(unknown)}。请检查编号（文件名）。", EXIT_ERRORS)
     try:
-        change = ledger.create(Path(content_dir), fields, body or title, by=by, date=_date(date), issue_id=issue_id)
+        change = ledger.create(Path(content_dir), fields, body or title, by=by, date=_date(date), issue_id=issue_id,
+                               commit=commit)
+    except ledger.CommitFailed as e:
+        click.echo(f"已受理诉求 {e.change.issue.id}，写入 {e.change.path}")
+        fail(str(e), EXIT_ERRORS)
     except _ledger_errors() as e:
         fail(str(e), EXIT_ERRORS)
     click.echo(f"已受理诉求 {change.issue.id}，写入 {change.path}")
-    _maybe_commit(change, commit)
+    _say_committed(change)
     if show_similar:
         _print_similar(content_dir, text, exclude=change.issue.id, content=content)
 
@@ -298,13 +310,12 @@ def similar_cmd(issue_id, top, content_dir):
 @click.option("--department", default=None, help="按承办单位筛选")
 @click.option("--service-group", default=None, help="按服务组筛选")
 @click.option("--overdue", is_flag=True, help="只列超期未办结的诉求")
-@click.option("--as-of", type=DATE, default=None, help="以哪天为“今天”（默认今天）")
+@today_option()
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
 @content_option
-def list_cmd(status, category, department, service_group, overdue, as_of, as_json, content_dir):
+def list_cmd(status, category, department, service_group, overdue, today, as_json, content_dir):
     """列出诉求（可按状态、类别、承办单位、服务组、是否超期筛选）。"""
     from policykb.ledger.stats import is_overdue
-    today = _date(as_of) or dt.date.today()
     content = _load(content_dir)
     rows = [i for i in content.issues
             if (not status or i.status in status) and (not category or i.category == category)
@@ -350,11 +361,10 @@ def show_cmd(issue_id, content_dir):
         fail(f"找不到诉求 {issue_id}。请用 policykb issue list 查看编号。", EXIT_ERRORS)
     click.echo(f"{issue.id}  {issue.title or ''}")
     click.echo(f"文件：{content.shown(issue.relpath)}")
-    labels = {"status": "状态", "received": "受理日期", "category": "类别", "enterprise": "企业",
-              "contact": "联系人", "channel": "渠道", "region": "区域", "service_group": "服务组",
-              "officer": "服务专员", "department": "承办单位", "due": "办结时限", "closed_on": "办结日期",
-              "escalated_to": "上报对象", "resolution": "办理结果", "satisfaction": "满意度",
-              "policies": "相关政策", "faq": "相关问答"}
+    from policykb.content.labels import field_label
+    labels = {key: field_label(key, "issue") for key in (
+        "status", "received", "category", "enterprise", "contact", "channel", "region", "service_group", "officer",
+        "department", "due", "closed_on", "escalated_to", "resolution", "satisfaction", "policies", "faq")}
     for key, label in labels.items():
         value = getattr(issue, key)
         if value in (None, "", []):
@@ -411,15 +421,15 @@ def suggest_eval_cmd(gov_dir, as_json, content_dir):
 @content_option
 @click.option("--since", type=DATE, default=None, help="受理日期起（含）")
 @click.option("--until", type=DATE, default=None, help="受理日期止（含）")
-@click.option("--as-of", type=DATE, default=None, help="以哪天为“今天”计算超期（默认今天）")
+@today_option("以哪天为“今天”计算超期（默认今天），格式 YYYY-MM-DD")
 @click.option("--by", "by", type=click.Choice(["category", "department", "service_group", "month"]), default=None,
               help="分组统计")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON（比率为 0–1 的小数）")
-def stats_cmd(content_dir, since, until, as_of, by, as_json):
+def stats_cmd(content_dir, since, until, today, by, as_json):
     """诉求统计：收集、上报、办结、超期、办结率、按时办结率、满意率。"""
     from policykb.ledger.stats import FIGURES, GROUP_BY, compute_stats, format_figure, group_stats
-    content = _load(content_dir)
-    kw = {"since": _date(since), "until": _date(until), "as_of": _date(as_of) or dt.date.today()}
+    kw = {"since": _date(since), "until": _date(until), "as_of": today}
+    content = _load_valid(content_dir, kw["as_of"], "没有计算统计数字")
     total = compute_stats(content.issues, **kw)
     groups = group_stats(content.issues, by, **kw) if by else None
     if as_json:
@@ -460,30 +470,44 @@ def faq_group():
 @content_option
 def promote_cmd(issue_id, faq_id, by, date, commit, content_dir):
     """把已办结的诉求整理成常见问题草稿（去除企业身份信息）。"""
+    from policykb.ledger.anonymise import IDENTITY_LABEL
+    from policykb.ledger.lifecycle import CommitFailed
     from policykb.ledger.promote import promote
+    failed = None
     try:
-        result = promote(Path(content_dir), issue_id, faq_id=faq_id, by=by, date=_date(date))
+        result = promote(Path(content_dir), issue_id, faq_id=faq_id, by=by, date=_date(date), commit=commit)
+    except CommitFailed as e:
+        failed, result = e, None
     except _ledger_errors() as e:
         fail(str(e), EXIT_ERRORS)
+    if failed is not None:
+        click.echo(f"已生成问答草稿 {failed.change.extra_paths[0]}（来自诉求 {issue_id}）")
+        fail(str(failed), EXIT_ERRORS)
     click.echo(f"已生成问答草稿 {result.faq_path}（来自诉求 {issue_id}），诉求已关联 faq: {result.faq_id}")
     if result.removed:
-        click.echo("已去除：" + "、".join(f"{k}“{v}”" for k, v in result.removed))
+        click.echo("已去除：" + "、".join(f"{IDENTITY_LABEL.get(k, k)}“{v}”" for k, v in result.removed))
     click.echo("这是草稿（draft: true）：不会发布到网站，也不会出现在匹配结果中。请审阅问题和答复的措辞、"
                "确认没有企业身份信息后，删除 draft 这一行即可发布。")
-    _maybe_commit(result.change, commit)
+    _say_committed(result.change)
 
 
 # -- report ----------------------------------------------------------------------------------------
+MAX_DAYS = 36500  # a hundred years ahead is already more than any reminder needs
 @click.command("report")
 @content_option
-@click.option("--days", default=30, show_default=True, help="提前多少天提醒政策到期和申报截止")
-@click.option("--as-of", type=DATE, default=None, help="以哪天为“今天”（默认今天）")
+@click.option("--days", default=30, show_default=True, type=int, help="提前多少天提醒政策到期和申报截止（0–36500）")
+@today_option()
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
-def report_cmd(content_dir, days, as_of, as_json):
+def report_cmd(content_dir, days, today, as_json):
     """每周提醒清单：即将到期的政策、申报截止、待复核政策、超期和本周到期的诉求。"""
     from policykb.ledger.report import build_report, format_report
-    content = _load(content_dir)
-    rep = build_report(content, today=_date(as_of) or dt.date.today(), days=days)
+    if not 0 <= days <= MAX_DAYS:
+        fail(f"--days 应在 0 到 {MAX_DAYS} 之间（天），现在是 {days}。", EXIT_ERRORS)
+    content = _load_valid(content_dir, today, "没有生成提醒清单")
+    try:
+        rep = build_report(content, today=today, days=days)
+    except OverflowError:
+        fail(f"--days {days} 超出了可以计算的日期范围。请用较小的天数。", EXIT_ERRORS)
     if as_json:
         click.echo(json.dumps(rep.as_json(), ensure_ascii=False, indent=2))
     else:

@@ -16,6 +16,26 @@ NO_MATCH = "没有找到匹配的政策或问答。可以换个说法、写得�
 NOT_CONFIDENT = ("没有找到有把握的匹配：知识库里可能没有这个问题的答案。"
                  "下面是相关度较低的候选，仅供参考（标有“弱匹配”）。")
 
+class Count(click.ParamType):
+    """A whole number in [low, high], refused in Chinese (click's IntRange says "integer range")."""
+    name = "整数"
+
+    def __init__(self, low: int, high: int):
+        self.low, self.high = low, high
+
+    def convert(self, value, param, ctx):
+        try:
+            n = int(str(value).strip())
+        except ValueError:
+            self.fail(f"“{value}” 不是整数。请写 {self.low} 到 {self.high} 之间的整数，例如 {min(self.high, 10)}。", param, ctx)
+        if not self.low <= n <= self.high:
+            self.fail(f"{n} 超出范围。请写 {self.low} 到 {self.high} 之间的整数。", param, ctx)
+        return n
+
+
+strict_option = click.option("--strict", is_flag=True,
+                             help="内容有任何错误就不建索引（默认跳过有错误的文件并给出警告）")
+
 index_option = click.option("--index", "index_dir", type=click.Path(file_okay=False), default=None,
                             help="索引目录（默认放在缓存目录，按内容指纹区分）")
 
@@ -32,18 +52,58 @@ def _busy(e) -> None:
     fail(f"另一个进程正在建立索引（{e}），请等它完成后再试。")
 
 
-@click.command("index", help="建立政策与问答的检索索引（原子替换旧索引）。")
+def _cannot_write(e: OSError) -> None:
+    where = e.filename or "索引或缓存目录"
+    reason = {13: "没有写入权限", 30: "文件系统只读", 2: "路径不存在或无法创建", 28: "磁盘空间不足",
+              20: "路径中有一段不是目录", 17: "同名文件已存在"}.get(e.errno or 0, e.strerror or "无法写入")
+    fail(f"无法写入 {where}（{reason}）。请用 --index 指定一个可写的目录，"
+         f"或用环境变量 POLICYKB_CACHE 指定缓存目录。")
+
+
+def _warn_skipped(content_dir: str):
+    def warn(skipped: list[str]) -> None:
+        click.echo(f"警告：{len(skipped)} 个文件有错误，没有建入索引：{'、'.join(skipped)}。"
+                   f"其余记录照常检索。运行 policykb validate --content {content_dir} 查看详情。", err=True)
+    return warn
+
+
+def _check_region(region: str | None, root: Path, index_dir) -> None:
+    """Warn (never stop) when --region names no region of the content; suggest the closest."""
+    if not region:
+        return
+    from policykb.search import matcher
+    from policykb.content import regions
+    try:
+        gen, _ = matcher.ensure_index(root, index_dir)
+    except Exception:  # the match itself reports what is wrong
+        return
+    searcher = matcher.searcher_for(gen)
+    known, table = matcher.known_regions(searcher), matcher.aliases(searcher)
+    if not regions.is_known(region, known, table):
+        near = regions.closest(region, known, table)
+        names = sorted({p.split("/")[-1] for p in known if p != regions.NATIONAL}, key=lambda n: (-len(n), n))[:6]
+        hint = f"是不是要找 “{near}”？" if near else ""
+        click.echo(f"警告：内容里没有地区 “{region}”，结果只含全国性和不限地区的记录。{hint}"
+                   f"可写地区路径中的任一级或其简称，内容里的地区有：{'、'.join(names) or '（无）'}。", err=True)
+
+
+@click.command("index", help="建立政策与问答的检索索引（原子替换旧索引）。有错误的文件跳过并给出警告（--strict 时不建索引）。")
 @content_option
 @index_option
-def index_cmd(content_dir, index_dir):
+@strict_option
+def index_cmd(content_dir, index_dir, strict):
     from policykb.search import index_store
     from policykb.search import matcher
     root = _check_root(content_dir)
     try:
-        gen = matcher.build_index(root, index_dir)
+        gen = matcher.build_index(root, index_dir, strict=strict)
     except index_store.IndexBusy as e:
         _busy(e)
+    except OSError as e:
+        _cannot_write(e)
     m = gen.manifest
+    if m.get("skipped"):
+        _warn_skipped(content_dir)(m["skipped"])
     click.echo(f"已建立索引：{m['documents']} 条记录，{m['passages']} 个段落，用时 {m['build_seconds']} 秒。")
     click.echo(f"索引位置：{gen.path.parent}")
 
@@ -52,6 +112,20 @@ def _mark(snippet: str, color: bool) -> str:
     if not color:
         return snippet.replace("<mark>", "【").replace("</mark>", "】")
     return re.sub(r"<mark>(.*?)</mark>", lambda m: click.style(m.group(1), fg="yellow", bold=True), snippet)
+
+
+def _facts(h) -> str:
+    """What an officer reads out on the phone: status, deadline (a date or 常年受理), where to apply."""
+    out = []
+    if h.type == "policy" and h.status:
+        out.append(f"状态：{POLICY_STATUS_LABEL.get(h.status, h.status)}")
+    deadline = h.meta.get("deadline")
+    if deadline:
+        out.append(f"申报截止：{deadline}")
+    dept, phone = h.meta.get("department"), h.meta.get("phone")
+    if dept or phone:
+        out.append("受理：" + "，".join(str(x) for x in (dept, phone) if x))
+    return "；".join(out)
 
 
 def _print_hits(question: str, hits, color: bool) -> None:
@@ -66,6 +140,9 @@ def _print_hits(question: str, hits, color: bool) -> None:
         title = click.style(h.title, bold=True) if color else h.title
         weak = "" if h.confident else "[弱匹配] "
         click.echo(f"{i}. {weak}[{label}] {title}{status}  {h.id}  得分 {h.score:.2f}")
+        facts = _facts(h)
+        if facts:
+            click.echo(f"   {facts}")
         if h.matched:
             click.echo(f"   匹配词：{'、'.join(h.matched)}")
         if h.snippet:
@@ -75,13 +152,14 @@ def _print_hits(question: str, hits, color: bool) -> None:
 @click.command("match", help="为企业的问题匹配政策和问答。问题写 - 时从标准输入逐行读取。")
 @content_option
 @index_option
-@click.option("--top", default=10, show_default=True, type=click.IntRange(1, 100), help="返回结果数")
+@click.option("--top", default=10, show_default=True, type=Count(1, 100), help="返回结果数（1–100）")
 @click.option("--type", "rtype", type=click.Choice(["policy", "faq"]), default=None, help="只看政策或只看问答")
 @click.option("--region", default=None, help="只看适用于该地区企业的政策和问答：该地区本级及下辖地区、各上级地区和全国（可写地区路径中的任一级，如 滨海高新区）")
 @click.option("--all", "include_all", is_flag=True, help="包括已失效、已废止和草稿政策")
 @click.option("--json", "as_json", is_flag=True, help="每个问题输出一行 JSON")
+@strict_option
 @click.argument("question")
-def match_cmd(content_dir, index_dir, top, rtype, region, include_all, as_json, question):
+def match_cmd(content_dir, index_dir, top, rtype, region, include_all, as_json, strict, question):
     from policykb.search import index_store
     from policykb.search import matcher
     root = _check_root(content_dir)
@@ -96,9 +174,13 @@ def match_cmd(content_dir, index_dir, top, rtype, region, include_all, as_json, 
         click.echo(f"已为 {content_dir} 建立索引（{manifest['documents']} 条记录）。", err=True)
     try:
         results = matcher.match(root, questions, top=top, types=(rtype,) if rtype else None, region=region,
-                                include_all=include_all, index_dir=index_dir, notify=built)
+                                include_all=include_all, index_dir=index_dir, notify=built, strict=strict,
+                                on_skipped=_warn_skipped(content_dir))
+        _check_region(region, root, index_dir)
     except index_store.IndexBusy as e:
         _busy(e)
+    except OSError as e:
+        _cannot_write(e)
     color = sys.stdout.isatty() and not as_json
     for q, hits in zip(questions, results):
         if as_json:
@@ -179,7 +261,7 @@ def eval_cmd(content_dir, questions_file, distractors, misses, engine, as_json):
 @content_option
 @click.option("--questions", "questions_file", type=click.Path(dir_okay=False), default=None,
               help="用于测延迟的问题（默认 search/eval/questions.yml，缺失时由标题生成）")
-@click.option("--scale", default=10, show_default=True, type=click.IntRange(2, 50), help="放大倍数")
+@click.option("--scale", default=10, show_default=True, type=Count(2, 50), help="放大倍数（2–50）")
 @click.option("--no-site", is_flag=True, help="不测网站生成")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
 def bench_cmd(content_dir, questions_file, scale, no_site, as_json):

@@ -39,6 +39,8 @@ def _build(content_dir: str, out_dir: str | None, profile: str, today, verbose: 
     warnings = sum(1 for d in result.diagnostics if d.severity == WARNING)
     if warnings:
         click.echo(f"内容有 {warnings} 个警告（不影响生成），运行 policykb validate 查看详情。", err=True)
+    for notice in result.notices:
+        click.echo(notice, err=True)
     kb = result.search_index_bytes / 1024
     click.echo(f"已生成{'内部' if profile == 'internal' else '公开'}网站：{result.out}（{result.pages} 个页面，"
                f"{result.policies} 项政策，检索索引 {kb:.0f} KB，用时 {result.seconds:.1f} 秒）")
@@ -54,6 +56,22 @@ def _build(content_dir: str, out_dir: str | None, profile: str, today, verbose: 
 def build_cmd(content_dir, out_dir, profile, today, verbose):
     """生成静态网站（先检查内容，有错误则不生成）。"""
     _build(content_dir, out_dir, profile, today, verbose)
+
+
+class SiteHandler(http.server.SimpleHTTPRequestHandler):
+    """The preview server: the site's own 404.html (Chinese, themed) for a missing path."""
+
+    def send_error(self, code, message=None, explain=None):
+        page = Path(self.directory) / "404.html"
+        if code != 404 or not page.is_file():
+            return super().send_error(code, message, explain)
+        body = page.read_bytes()
+        self.send_response(404)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
 
 @click.command("serve")
@@ -73,7 +91,7 @@ def serve_cmd(content_dir, out_dir, profile, today, host, port, no_build):
         out = _build(content_dir, out_dir, profile, today, False).out
     elif not (out / "index.html").is_file():
         fail(f"{out} 中没有已生成的网站，请去掉 --no-build 重新运行。")
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(out))
+    handler = functools.partial(SiteHandler, directory=str(out))
     try:
         server = http.server.ThreadingHTTPServer((host, port), handler)
     except OSError as e:

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
+from dataclasses import dataclass, field
 from pathlib import Path
 
 TAXONOMY_FILE = "taxonomy.yml"
 FOLDERS = {"policies": "policy", "faq": "faq", "issues": "issue"}
-LOADER_VERSION = "1"  # bump when parsing changes what records contain (invalidates caches)
+LOADER_VERSION = "2"  # bump when parsing changes what records contain (invalidates caches)
 _SKIP_NAMES = {"readme.md"}  # editors' notes inside content folders are not records
 
 
@@ -29,22 +31,115 @@ def require_content_root(root) -> Path:
     return root
 
 
-def iter_record_files(root: Path):
-    """(path, relpath, kind) for every record file, in a stable order; hidden folders skipped."""
+@dataclass(frozen=True)
+class TreeProblem:
+    """Something about the tree itself (not a record's text): a file that cannot be read safely."""
+    relpath: str  # relative to the content root, printable (undecodable bytes replaced)
+    severity: str  # "error" or "warning", as in diagnostics
+    code: str
+    message: str
+
+
+@dataclass
+class TreeScan:
+    files: list[tuple[Path, str, str]] = field(default_factory=list)  # (path, relpath, kind), safe to open
+    problems: list[TreeProblem] = field(default_factory=list)
+    unreadable_ids: dict[str, str] = field(default_factory=dict)  # id -> kind of record files not read
+
+
+def printable(name: str) -> str:
+    """A file name as it can be printed: bytes that are not UTF-8 shown as \\xNN."""
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
+def _inside(path: str, root_real: str) -> bool:
+    return path == root_real or path.startswith(root_real.rstrip(os.sep) + os.sep)
+
+
+def scan_record_files(root) -> TreeScan:
+    """Every record file that is safe to open, in a stable order, and what was refused.
+
+    Hidden folders and editors' README.md notes are skipped. Never opens a file: symlinks are
+    resolved and must stay inside the tree, FIFOs and devices are skipped (opening one would
+    hang), folders that cannot be listed and names that are not UTF-8 are reported.
+    """
     root = Path(root)
+    root_real = os.path.realpath(root)
+    scan = TreeScan()
+    problem = scan.problems.append
     for folder, kind in FOLDERS.items():
         base = os.path.join(root, folder)
         if not os.path.isdir(base):
             continue
         found = []
-        for dirpath, dirnames, filenames in os.walk(base):
-            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+
+        def unreadable(err: OSError) -> None:
+            rel = os.path.relpath(err.filename, root).replace(os.sep, "/")
+            problem(TreeProblem(printable(rel), "error", "unreadable",
+                                f"无法读取这个文件夹（{err.strerror}），里面的记录都没有检查。"
+                                f"请检查文件夹的权限（需要可读、可进入）。"))
+
+        for dirpath, dirnames, filenames in os.walk(base, onerror=unreadable):
             rel_dir = os.path.relpath(dirpath, root).replace(os.sep, "/")
+            for d in list(dirnames):
+                full = os.path.join(dirpath, d)
+                if d.startswith("."):
+                    dirnames.remove(d)
+                elif os.path.islink(full):  # os.walk does not follow it: say so instead of skipping silently
+                    target = os.path.realpath(full)
+                    outside = not _inside(target, root_real)
+                    problem(TreeProblem(printable(f"{rel_dir}/{d}"), "error" if outside else "warning",
+                                        "symlink-outside" if outside else "ignored-file",
+                                        "这个文件夹是指向内容目录之外的符号链接，没有读取。请把内容直接放进内容目录。"
+                                        if outside else
+                                        "这个文件夹是符号链接，没有读取。请把记录直接放在这里，不要用链接。"))
             for name in filenames:
-                if name.endswith(".md") and not name.startswith(".") and name.lower() not in _SKIP_NAMES:
-                    found.append(f"{rel_dir}/{name}")
-        for rel in sorted(found):
-            yield root / rel, rel, kind
+                if not name.endswith(".md") or name.startswith(".") or name.lower() in _SKIP_NAMES:
+                    continue
+                rel = f"{rel_dir}/{name}"
+                shown = printable(rel)
+                if shown != rel:
+                    problem(TreeProblem(shown, "error", "bad-filename",
+                                        "文件名不是 UTF-8 编码，没有读取。请把文件改名，只用小写英文字母、数字和连字符。"))
+                    continue
+                why = _unsafe(os.path.join(dirpath, name), root_real)
+                if why:
+                    problem(TreeProblem(rel, *why))
+                    if why[0] == "error":
+                        scan.unreadable_ids.setdefault(name[:-3], kind)
+                    continue
+                found.append(rel)
+        scan.files += [(root / rel, rel, kind) for rel in sorted(found)]
+    return scan
+
+
+def _unsafe(path: str, root_real: str) -> tuple[str, str, str] | None:
+    """(severity, code, message) when a record file must not be opened, else None."""
+    try:
+        st = os.stat(path)  # follows symlinks
+    except OSError as e:
+        if os.path.islink(path):
+            return ("error", "broken-link", f"这个文件是符号链接，但指向的文件不存在或链接成环（{e.strerror}）。"
+                                            f"请删除这个链接，或换成真正的文件。")
+        return ("error", "unreadable", f"无法读取这个文件（{e.strerror}）。请检查文件权限。")
+    if os.path.islink(path) and not _inside(os.path.realpath(path), root_real):
+        return ("error", "symlink-outside", "这个文件是指向内容目录之外的符号链接，没有读取，也不会发布。"
+                                            "请把文件本身放进内容目录。")
+    if not stat.S_ISREG(st.st_mode):
+        return ("warning", "not-a-file", "这不是普通文件（可能是管道、设备或文件夹），已跳过，没有读取。"
+                                         "请删除它，或换成普通的 .md 文件。")
+    if not os.access(path, os.R_OK):
+        return ("error", "unreadable", "没有读取这个文件的权限。请检查文件权限。")
+    return None
+
+
+def iter_record_files(root: Path):
+    """(path, relpath, kind) for every record file that is safe to open, in a stable order."""
+    yield from scan_record_files(root).files
 
 
 def misnamed_record_files(root: Path) -> list[str]:
@@ -54,12 +149,13 @@ def misnamed_record_files(root: Path) -> list[str]:
         for dirpath, dirnames, filenames in os.walk(os.path.join(root, folder)):
             dirnames[:] = [d for d in dirnames if not d.startswith(".")]
             rel_dir = os.path.relpath(dirpath, root).replace(os.sep, "/")
-            out += [f"{rel_dir}/{n}" for n in filenames if n.lower().endswith(".md") and not n.endswith(".md")]
+            out += [printable(f"{rel_dir}/{n}") for n in filenames if n.lower().endswith(".md") and not n.endswith(".md")]
     return sorted(out)
 
 
 def _content_files(root: Path) -> list[tuple[Path, str]]:
-    files = [(root / TAXONOMY_FILE, TAXONOMY_FILE)] if (root / TAXONOMY_FILE).is_file() else []
+    tax = root / TAXONOMY_FILE
+    files = [(tax, TAXONOMY_FILE)] if tax.is_file() and stat.S_ISREG(os.stat(tax).st_mode) else []
     return files + [(p, rel) for p, rel, _ in iter_record_files(root)]
 
 

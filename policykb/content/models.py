@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from pathlib import Path
-from typing import Annotated, Any, Literal, Optional
+from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
@@ -22,6 +23,10 @@ SATISFACTION = ("满意", "基本满意", "不满意")
 AFTER_CLOSURE_ACTIONS = ("反馈", "评价", "销号", "备注")
 
 from policykb.content.statuses import ISSUE_STATUS_LABEL, POLICY_STATUS_LABEL, policy_status  # noqa: E402,F401 (re-exported)
+
+
+class InvalidDate(str):
+    """A YAML timestamp that is not a real date (2025-02-30): kept as text for a precise error."""
 
 
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -39,6 +44,36 @@ def _date(v: Any) -> Any:
         except ValueError:
             pass
     raise PydanticCustomError("pkb_date", "不是有效日期")
+
+
+# A date as people write it in Chinese documents: 2025年3月1日, 2025.3.1, 2025/3/1, 2025-3-1.
+WRITTEN_DATE = re.compile(r"^(\d{4})\s*(?:年|[./\-])\s*(\d{1,2})\s*(?:月|[./\-])\s*(\d{1,2})\s*日?$")
+
+
+def written_date(text: str) -> dt.date | None:
+    """The date in a Chinese-written date (full-width digits allowed), else None.
+    Raises ValueError when it has the shape of a date but is not a real one (2025年2月30日)."""
+    m = WRITTEN_DATE.match(unicodedata.normalize("NFKC", text).strip())
+    if not m:
+        return None
+    return dt.date(int(m[1]), int(m[2]), int(m[3]))
+
+
+def _deadline(v: Any) -> Any:
+    """apply.deadline: a date, a Chinese-written date (read as that date; the loader hints to
+    write YYYY-MM-DD), or a text for a rolling scheme (常年受理), kept as written."""
+    if isinstance(v, str) and not isinstance(v, InvalidDate) and not ISO_DATE.match(v.strip()):
+        text = v.strip()
+        if not text:
+            return None
+        try:
+            found = written_date(text)
+        except ValueError:
+            raise PydanticCustomError("pkb_date", "不是有效日期") from None
+        return found if found else text
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        raise PydanticCustomError("pkb_date", "不是有效日期")
+    return _date(v)
 
 
 def _text(v: Any) -> Any:
@@ -69,6 +104,7 @@ def _text_list(v: Any) -> Any:
 
 
 Date = Annotated[Optional[dt.date], BeforeValidator(_date)]
+Deadline = Annotated[Union[dt.date, str, None], BeforeValidator(_deadline)]
 Text = Annotated[Optional[str], BeforeValidator(_text)]
 TextList = Annotated[list[str], BeforeValidator(_text_list)]
 
@@ -81,8 +117,23 @@ class Apply(_Strictish):
     department: Text = None
     phone: Text = None
     url: Text = None
-    deadline: Date = None
+    deadline: Deadline = None  # a date, or the text of a rolling deadline (常年受理); see deadline_date / rolling
     how: Text = None
+
+    @property
+    def deadline_date(self) -> dt.date | None:
+        """The application deadline when it is a date; None when there is none or it is rolling."""
+        return self.deadline if isinstance(self.deadline, dt.date) else None
+
+    @property
+    def rolling(self) -> str | None:
+        """The text of a rolling deadline (常年受理, 按年度通知申报), shown as written; else None."""
+        return self.deadline if isinstance(self.deadline, str) else None
+
+    @property
+    def deadline_text(self) -> str | None:
+        """What a person reads: YYYY-MM-DD, the rolling text as written, or None."""
+        return self.deadline.isoformat() if isinstance(self.deadline, dt.date) else self.deadline
 
 
 class Review(_Strictish):
@@ -121,6 +172,15 @@ class Record(_Strictish):
     body: str = ""
     body_line: int = 1
     lines: dict = Field(default_factory=dict, exclude=True, repr=False)
+    # What the loader found, for the validator: was there usable front matter (False: missing or
+    # unreadable, already reported, nothing in it checked), and which key paths did it report and drop.
+    front_matter_ok: bool = Field(default=True, exclude=True, repr=False)
+    rejected: frozenset = Field(default_factory=frozenset, exclude=True, repr=False)
+
+    def was_rejected(self, *keys) -> bool:
+        """Did the loader already report (and drop) the value at this key path or inside it?"""
+        n = len(keys)
+        return any(path[:n] == keys for path in self.rejected)
 
     def line_of(self, *keys) -> int:
         """Line of a key path such as ("apply", "deadline"), falling back to its parents."""
@@ -158,7 +218,7 @@ class Policy(Record):
     review: Optional[Review] = None
 
     def status_on(self, today: dt.date) -> str:
-        """Explicit status, else derived from dates (the contract's default)."""
+        """Status on `today` (dates win over an outdated `status`; see statuses.policy_status)."""
         return policy_status(self.status, self.expires, today)
 
     def is_current(self, today: dt.date) -> bool:

@@ -13,7 +13,11 @@ ISSUE_STATUS_LABEL = {"received": "已受理", "assigned": "已交办", "in_prog
 
 
 def policy_status(status: str | None, expires: dt.date | None, today: dt.date) -> str:
-    """Explicit status, else derived from dates (the contract's default)."""
-    if status:
+    """A policy's status on `today`. Dates win: past `expires` a policy is expired whatever
+    `status` says (the validator warns the editor); drafts and repealed policies stay so.
+    Without a status the contract's default follows from the dates."""
+    if status in ("draft", "repealed"):
         return status
-    return "expired" if expires and expires < today else "effective"
+    if expires and expires < today:
+        return "expired"
+    return status or "effective"

@@ -26,10 +26,40 @@ FIELD_VOCABULARY = {
 }
 
 
+# The taxonomy's `regions:` section: region path -> the names companies use for it.
+REGIONS_KEY = "regions"
+
+
+def parse_regions(data) -> tuple[dict[str, list[str]], list[tuple[tuple, str]]]:
+    """`regions:` mapping {path: [alias, …]} -> ({normalised path: aliases}, [(key path, problem)]).
+
+    A path may map to an empty list or nothing (its own last level is always a name of it)."""
+    from policykb.content import regions as _regions
+    if data is None:
+        return {}, []
+    if not isinstance(data, dict):
+        return {}, [((REGIONS_KEY,), "地区别名表 “regions” 应为“地区路径: [别名, …]”的映射。"
+                                    "请按“天津市/滨海新区: [滨海, 滨海新区]”的格式书写。")]
+    out: dict[str, list[str]] = {}
+    problems = []
+    for key, aliases in data.items():
+        p = _regions.path(str(key))
+        if aliases is None:
+            aliases = []
+        if not p or not isinstance(aliases, list) or not all(isinstance(a, (str, int)) and str(a).strip() for a in aliases):
+            problems.append(((REGIONS_KEY, key), f"地区 “{key}” 的别名应为非空文本组成的列表。"
+                                                 "请写成“地区路径: [简称, 别称]”。"))
+            continue
+        out[p] = list(dict.fromkeys(str(a).strip() for a in aliases))
+    return out, problems
+
+
 @dataclass
 class Taxonomy:
     vocabularies: dict[str, list[str]] = field(default_factory=lambda: {k: list(v) for k, v in DEFAULT.items()})
     path: str | None = None  # None when the default is used
+    # Region path -> aliases and short names (the `regions:` section; see content/regions.py).
+    regions: dict[str, list[str]] = field(default_factory=dict)
 
     def terms(self, name: str) -> list[str]:
         return self.vocabularies.get(name, [])

@@ -13,21 +13,12 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
-from policykb.content.diagnostics import ERROR, INFO, WARNING, Diagnostic, sort_key
+from policykb.content.diagnostics import ERROR, INFO, WARNING, ContentInvalid, Diagnostic, sort_key
 from policykb.content.loader import TAXONOMY_FILE, Content, iter_record_files
 from policykb.content.models import (AFTER_CLOSURE_ACTIONS, CLOSED_STATUSES, ISSUE_STATUS_LABEL, OPEN_STATUSES, PERIOD, POLICY_STATUS_LABEL,
                      RECOMMENDED, REQUIRED, Faq, Issue, Policy, Record)
+from policykb.content.labels import FIELD_LABEL, KIND_LABEL  # noqa: F401 (KIND_LABEL/FIELD_LABEL re-exported)
 from policykb.content.taxonomy import FIELD_VOCABULARY
-
-KIND_LABEL = {"policy": "政策", "faq": "常见问题", "issue": "企业诉求"}
-
-# Chinese names of the keys that messages mention by name.
-FIELD_LABEL = {
-    "title": "标题", "question": "问题", "received": "受理日期", "category": "诉求类别", "status": "状态",
-    "doc_number": "文号", "issuer": "发文机关", "region": "地区", "published": "发布日期",
-    "categories": "类别", "summary": "要点", "closed_on": "办结日期", "resolution": "办理结果",
-    "department": "承办单位", "due": "办结时限", "escalated_to": "上报对象", "satisfaction": "满意度",
-}
 
 # (kind, key) -> kind the referenced id must have.
 REFERENCES = {
@@ -71,14 +62,14 @@ def _items(value) -> list[str]:
 
 # ---------------------------------------------------------------- per-record rules
 
-def check_keys(content: Content, rec: Record, loader_lines: set) -> list[Diagnostic]:
+def check_keys(content: Content, rec: Record, loader_lines: set = frozenset()) -> list[Diagnostic]:
     """Required keys (error) and recommended keys (one info line per file)."""
     out = []
     for key in REQUIRED[rec.kind]:
         if not _empty(getattr(rec, key, None)):
             continue
         if (key,) in rec.lines:
-            if (content.shown(rec.relpath), rec.line_of(key)) in loader_lines:
+            if rec.was_rejected(key):
                 continue  # the loader already said what is wrong with the value
             out.append(_d(content, rec, (key,), ERROR, "missing-required",
                           f"必填字段 {_label(key)} 是空的。请填写内容。"))
@@ -115,10 +106,12 @@ def check_terms(content: Content, rec: Record) -> list[Diagnostic]:
 def check_policy(content: Content, p: Policy, today: dt.date) -> list[Diagnostic]:
     out = []
     iso = dt.date.isoformat
+    # Content ages: a policy reaching its expiry is news, never bad input, so this only warns
+    # (the tools already treat it as expired, see statuses.policy_status).
     if p.status == "effective" and p.expires and p.expires < today:
-        out.append(_d(content, p, ("status",), ERROR, "status-dates",
-                      f"状态为 {_status_label(p)}，但失效日期 expires 是 {iso(p.expires)}，已经过期。"
-                      f"请把 status 改为 expired（或 repealed），或更正 expires。"))
+        out.append(_d(content, p, ("status",), WARNING, "status-dates",
+                      f"状态为 {_status_label(p)}，但失效日期 expires 是 {iso(p.expires)}，已经过期，"
+                      f"各处已按“已失效”展示。请把 status 改为 expired（或 repealed），或更正 expires。"))
     if p.status == "expired" and p.expires and p.expires > today:
         out.append(_d(content, p, ("status",), WARNING, "status-dates",
                       f"状态为 {_status_label(p)}，但失效日期 expires 是 {iso(p.expires)}，还没有到。"
@@ -133,9 +126,10 @@ def check_policy(content: Content, p: Policy, today: dt.date) -> list[Diagnostic
         out.append(_d(content, p, ("effective",), INFO, "retroactive",
                       f"施行日期 effective {iso(p.effective)} 早于发布日期 published {iso(p.published)}（追溯施行）。"
                       f"若政策原文如此可保留；否则请核对日期。"))
-    if p.apply and p.apply.deadline and p.published and p.apply.deadline < p.published:
+    deadline = p.apply.deadline_date if p.apply else None  # a rolling deadline (常年受理) has no date
+    if deadline and p.published and deadline < p.published:
         out.append(_d(content, p, ("apply", "deadline"), WARNING, "date-order",
-                      f"申报截止日期 apply.deadline {iso(p.apply.deadline)} 早于发布日期 published "
+                      f"申报截止日期 apply.deadline {iso(deadline)} 早于发布日期 published "
                       f"{iso(p.published)}。请核对日期。"))
     if p.review:
         every = p.review.every
@@ -222,7 +216,7 @@ def _check_history(content: Content, r: Issue, today: dt.date, loader_lines: set
     iso = dt.date.isoformat
     previous = None
     for i, h in enumerate(r.history):
-        if (content.shown(r.relpath), r.line_of("history", i)) in loader_lines:
+        if r.was_rejected("history", i):
             continue  # the loader already rejected this entry
         missing = [k for k in ("date", "action") if _empty(getattr(h, k))]
         if missing:
@@ -288,13 +282,15 @@ def check_references(content: Content, today: dt.date) -> list[Diagnostic]:
                         out.append(_d(content, rec, where, WARNING, "cites-draft",
                                       f"已发布的问答引用了草稿政策 “{ref}”，网站上不会显示这条政策，答案却可能在讲它。"
                                       f"请等政策发布后再引用，或把这条问答也标为 draft: true。"))
+                elif ref in content.unloaded and ref not in kinds:
+                    continue  # the file exists but could not be read: reported once, at that file
                 elif ref in kinds:
                     other = next(iter(kinds[ref].values()))
                     out.append(_d(content, rec, where, ERROR, "wrong-ref-kind",
                                   f"“{key}” 应引用{KIND_LABEL[want]}，但 “{ref}” 是一条{KIND_LABEL[other.kind]}"
                                   f"（{content.shown(other.relpath)}）。请改为{KIND_LABEL[want]}的 id。"))
                 else:
-                    ids = [r.id for r in content.records() if r.kind == want]
+                    ids = [r.id for r in content.records() if r.kind == want and r.id != rec.id]
                     hint = difflib.get_close_matches(ref, ids, n=1, cutoff=0.6)
                     tip = f"是否应为 “{hint[0]}”？" if hint else ""
                     out.append(_d(content, rec, where, ERROR, "dangling-ref",
@@ -307,7 +303,7 @@ def check_references(content: Content, today: dt.date) -> list[Diagnostic]:
 def _check_supersession(content: Content, today: dt.date) -> list[Diagnostic]:
     """supersedes / superseded_by are two ends of one link: both files should say it."""
     policies = {p.id: p for p in content.policies}
-    out = []
+    out = _check_supersession_cycles(content, policies)
     for p in content.policies:
         for old_id in p.supersedes:
             old = policies.get(old_id)
@@ -331,26 +327,79 @@ def _check_supersession(content: Content, today: dt.date) -> list[Diagnostic]:
     return out
 
 
+def _check_supersession_cycles(content: Content, policies: dict[str, Policy]) -> list[Diagnostic]:
+    """A policy cannot, through any chain of supersedes / superseded_by, replace itself."""
+    newer: dict[str, set[str]] = defaultdict(set)  # old id -> ids that replace it
+    for p in content.policies:
+        for old in p.supersedes:
+            if old != p.id and old in policies:
+                newer[old].add(p.id)
+        for new in p.superseded_by:
+            if new != p.id and new in policies:
+                newer[p.id].add(new)
+    out, reported = [], set()
+    for start in sorted(newer):
+        if start in reported:
+            continue
+        # depth-first search for a path back to start
+        stack, seen = [(start, [start])], set()
+        while stack:
+            node, chain = stack.pop()
+            for nxt in sorted(newer.get(node, ())):
+                if nxt == start:
+                    cycle = chain
+                    text = " → ".join([*cycle, start])
+                    for pid in cycle:
+                        if pid in reported:
+                            continue
+                        reported.add(pid)
+                        p = policies[pid]
+                        where = ("supersedes",) if p.supersedes else ("superseded_by",)
+                        out.append(_d(content, p, where, ERROR, "supersedes-cycle",
+                                      f"政策之间的替代关系成环：{text}。一条政策不能直接或间接取代自己；"
+                                      f"请核对哪条是新政策，删掉方向写反的 supersedes 或 superseded_by。"))
+                    stack = []
+                    break
+                if nxt not in seen:
+                    seen.add(nxt)
+                    stack.append((nxt, chain + [nxt]))
+    return out
+
+
 # ---------------------------------------------------------------- entry points
 
 def validate(content: Content, today: dt.date | None = None) -> list[Diagnostic]:
     """Loader diagnostics + rule diagnostics for a loaded tree, sorted by path and line."""
     today = today or dt.date.today()
     diags = list(content.diagnostics)
-    loader_lines = {(d.path, d.line) for d in content.diagnostics if d.severity == ERROR}
     for rec in content.records():
-        if rec.lines.get(()) != 1:  # 1: front matter missing or unreadable, already reported
-            diags += check_keys(content, rec, loader_lines)
+        if rec.front_matter_ok:  # else: missing or unreadable, already reported by the loader
+            diags += check_keys(content, rec)
             diags += check_terms(content, rec)
         if isinstance(rec, Policy):
             diags += check_policy(content, rec, today)
         elif isinstance(rec, Faq):
             diags += check_faq(content, rec)
         elif isinstance(rec, Issue):
-            diags += check_issue(content, rec, today, loader_lines)
+            diags += check_issue(content, rec, today)
     diags += check_duplicate_ids(content)
     diags += check_references(content, today)
     return sorted(diags, key=sort_key)
+
+
+def load_valid(root, today: dt.date | None = None, *, what: str = "没有建立索引") -> tuple[Content, list[Diagnostic]]:
+    """The one gate: load the whole tree once, validate it once, stop on errors.
+
+    Returns the full content (take `.public()` for public outputs) and every finding (warnings
+    and hints, for the caller to show); raises ContentInvalid with the errors, `what` saying
+    what did not happen (e.g. "网站未生成")."""
+    from policykb.content.loader import load_content
+    content = load_content(root)
+    diags = validate(content, today)
+    errors = [d for d in diags if d.severity == ERROR]
+    if errors:
+        raise ContentInvalid(errors, what)
+    return content, diags
 
 
 def count_files(content: Content) -> int:

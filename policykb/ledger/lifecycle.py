@@ -6,19 +6,45 @@ import datetime as dt
 import getpass
 import os
 import re
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
-from policykb.content.loader import iter_record_files
+from policykb import fsio, gitutil
+from policykb.content.loader import ID_PATTERN, iter_record_files
 from policykb.content.models import CLOSED_STATUSES, ISSUE_STATUS_LABEL, OPEN_STATUSES, SATISFACTION, Issue
 from policykb.ledger.recordedit import ISSUE_ORDER, EditError, FrontMatter, load_one, reload, save_edit, write_atomic
 
 
 class LedgerError(EditError):
     """An illegal or impossible ledger operation (message in Chinese)."""
+
+
+class CommitFailed(LedgerError):
+    """The operation was written but `--commit` could not commit it (`change` says what was written)."""
+
+    def __init__(self, message: str, change: Change):
+        super().__init__(message)
+        self.change = change
+
+
+RETRIES = 3  # a record changed under a write (by a program that takes no lock) is read again this often
+
+
+def check_id(record_id: str, what: str = "编号") -> str:
+    """Refuse an id that is not the contract's (lowercase ASCII, digits, hyphens) before any path is made."""
+    if not isinstance(record_id, str) or not ID_PATTERN.match(record_id):
+        raise LedgerError(f"{what} “{record_id}” 不合法：只能用小写英文字母、数字和连字符（如 2026-0042、faq-parking），"
+                          f"不能含 “/”、“..” 或空格。")
+    return record_id
+
+
+def _inside(path: Path, folder: Path) -> Path:
+    try:
+        return fsio.inside(path, folder)
+    except fsio.Outside as e:
+        raise LedgerError(str(e)) from None
 
 
 @dataclass(frozen=True)
@@ -85,18 +111,20 @@ def who(by: str | None, cwd: Path | None = None) -> str:
         return by
     if os.environ.get("POLICYKB_USER"):
         return os.environ["POLICYKB_USER"]
+    name = gitutil.config("user.name", cwd)
+    if name:
+        return name
     try:
-        name = subprocess.run(["git", "config", "user.name"], cwd=cwd, capture_output=True, text=True).stdout.strip()
-        if name:
-            return name
-    except OSError:
-        pass
-    return getpass.getuser()
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "未知"
 
 
 def find_issue(content_root: Path, issue_id: str) -> Path:
+    check_id(issue_id, "诉求编号")
     for path, _rel, kind in iter_record_files(Path(content_root)):
         if kind == "issue" and path.stem == issue_id:
+            _inside(path, Path(content_root) / "issues")
             return path
     raise LedgerError(f"找不到诉求 {issue_id}（在 {Path(content_root) / 'issues'} 下）。请用 policykb issue list 查看编号。")
 
@@ -113,6 +141,7 @@ class Change:
     new_status: str | None
     note: str = ""
     extra_paths: list[Path] = field(default_factory=list)
+    commit: str | None = None  # the Git commit made for this change (--commit)
 
 
 def _history_note(op: str, values: dict, note: str | None) -> str:
@@ -130,10 +159,29 @@ def _history_note(op: str, values: dict, note: str | None) -> str:
 
 
 def apply(path: Path, op: str, *, values: dict | None = None, note: str | None = None, by: str | None = None,
-          date: dt.date | None = None) -> Change:
-    """Apply one ledger operation to the record at `path` (textual edit, verified, atomic)."""
+          date: dt.date | None = None, commit: bool = False) -> Change:
+    """Apply one ledger operation to the record at `path` (textual edit, verified, atomic), holding
+    the record's lock from the read to the write (and to the commit, with `commit`)."""
+    path = Path(path)
+    with fsio.lock(path):
+        repo = require_clean([path]) if commit else None
+        for attempt in range(RETRIES):
+            try:
+                change = _apply_once(path, op, values=values, note=note, by=by, date=date)
+                break
+            except fsio.Conflict:
+                if attempt == RETRIES - 1:
+                    raise LedgerError(f"诉求文件 {path} 在修改期间反复被其他程序改动，已停止，没有写入。"
+                                      f"请关闭正在编辑它的程序后重试。") from None
+        if commit:
+            commit_change(change, repo)
+    return change
+
+
+def _apply_once(path: Path, op: str, *, values, note, by, date) -> Change:
     values = {k: v for k, v in (values or {}).items() if v not in (None, "")}
     date = date or dt.date.today()
+    raw = path.read_bytes()
     issue = load_one(path, "issue")
     t = check_transition(issue, op, values)
     if issue.received and date < issue.received:
@@ -145,8 +193,10 @@ def apply(path: Path, op: str, *, values: dict | None = None, note: str | None =
         raise LedgerError(f"办结时限 {values['due']} 早于受理日期 {issue.received}。")
     if op in ("note", "chase", "feedback") and not note:
         raise LedgerError("请写明备注内容。")
-    by = who(by, Path(path).parent)
+    by = who(by, path.parent)
     fm = FrontMatter.open(path)
+    if fm.raw != raw:  # changed between the two reads
+        raise fsio.Conflict(path)
     changed = set()
     for key in t.sets:
         fm.set(key, values[key], order=ISSUE_ORDER)
@@ -162,7 +212,7 @@ def apply(path: Path, op: str, *, values: dict | None = None, note: str | None =
                    order=ISSUE_ORDER)
     changed.add("history")
     new = save_edit(fm, issue, changed)
-    return Change(new, Path(path), op, t.action, by, issue.status, new.status, text_note)
+    return Change(new, path, op, t.action, by, issue.status, new.status, text_note)
 
 
 class _NoAliases(yaml.SafeDumper):
@@ -189,15 +239,45 @@ def new_issue_path(content_root: Path, issue_id: str, year: int) -> Path:
 
 
 def create(content_root: Path, fields: dict, body: str, *, by: str | None = None, date: dt.date | None = None,
-           issue_id: str | None = None) -> Change:
-    """Write a new problem record (status received, one 受理 history entry)."""
+           issue_id: str | None = None, commit: bool = False) -> Change:
+    """Write a new problem record (status received, one 受理 history entry).
+
+    Ids are allocated under one lock for the ledger, and the file is created only if its name is
+    free (an atomic exclusive create), so concurrent intakes never share an id or overwrite each other."""
+    if issue_id is not None:
+        check_id(issue_id, "诉求编号")
+    root = Path(content_root)
     date = date or dt.date.today()
     received = fields.get("received") or date
-    issue_id = issue_id or next_id(content_root, received.year)
-    path = new_issue_path(content_root, issue_id, received.year)
-    if path.exists():
-        raise LedgerError(f"{path} 已存在。")
-    by = who(by, Path(content_root))
+    issues_dir = root / "issues"
+    _inside(issues_dir, root)
+    issues_dir.mkdir(parents=True, exist_ok=True)
+    by = who(by, root)
+    with fsio.lock(issues_dir / "ids"):
+        wanted = issue_id or next_id(root, received.year)
+        for _ in range(1000):
+            if issue_id is not None:
+                used = next((p for p, _r, _k in iter_record_files(root) if p.stem == issue_id), None)
+                if used is not None:
+                    raise LedgerError(f"编号 {issue_id} 已被 {used} 使用。请换一个编号，或不写 --id 自动编号。")
+            path = new_issue_path(root, wanted, received.year)
+            _inside(path, issues_dir)
+            try:
+                change = _write_new(root, path, wanted, fields, body, by=by, date=date, received=received)
+                break
+            except FileExistsError:
+                if issue_id is not None:
+                    raise LedgerError(f"{path} 已存在。请换一个编号。") from None
+                year, number = wanted.split("-")
+                wanted = f"{year}-{int(number) + 1:04d}"
+        else:  # pragma: no cover - a thousand taken names in a row
+            raise LedgerError("无法分配新的诉求编号。")
+        if commit:  # the file did not exist a moment ago (exclusive create): all of it is this change
+            commit_change(change)
+    return change
+
+
+def _write_new(root: Path, path: Path, issue_id: str, fields: dict, body: str, *, by, date, received) -> Change:
     data = {"title": fields["title"], "received": received, "category": fields["category"], "status": "received"}
     for key in ISSUE_ORDER:
         if key not in data and key != "history" and fields.get(key) not in (None, "", []):
@@ -207,7 +287,7 @@ def create(content_root: Path, fields: dict, body: str, *, by: str | None = None
                    width=10**9)
     text = f"---\n{fm}---\n{body.strip()}\n"
     path.parent.mkdir(parents=True, exist_ok=True)
-    like = Issue(id=issue_id, relpath=path.relative_to(content_root).as_posix())
+    like = Issue(id=issue_id, relpath=path.relative_to(root).as_posix())
     holder = {}
 
     def verify(tmp: Path) -> None:
@@ -217,7 +297,7 @@ def create(content_root: Path, fields: dict, body: str, *, by: str | None = None
             raise LedgerError("新诉求无法通过读取检查：" + "；".join(errors))
         holder["rec"] = rec
 
-    write_atomic(path, text, verify)
+    write_atomic(path, text, verify, exclusive=True)
     return Change(holder["rec"], path, "new", NEW_ACTION, by, None, "received")
 
 
@@ -231,23 +311,41 @@ def commit_message(change: Change) -> str:
     return head + "\n\n" + "\n".join(lines) + "\n"
 
 
+def require_clean(paths: list[Path]) -> Path | None:
+    """Before an operation with --commit: the files it will change must hold no uncommitted change,
+    so that the commit holds this operation's change and nothing else. Returns the work tree, or
+    None outside Git (the operation then runs and the commit step reports the problem)."""
+    top = gitutil.toplevel(paths[0])
+    if top is None:
+        return None
+    try:
+        dirty = gitutil.dirty(paths, top)
+    except gitutil.GitError as e:
+        raise LedgerError(str(e)) from None
+    if dirty:
+        raise LedgerError(f"{'、'.join(dirty)} 有尚未提交的修改。--commit 只提交这次操作的修改，不能把之前的修改一并提交："
+                          f"请先提交或撤销这些修改（git diff -- 文件 可查看），或不加 --commit 运行。没有做任何修改。")
+    return top
+
+
+def commit_change(change: Change, repo: Path | None = None, message: str | None = None) -> str:
+    """Commit the change's file(s), and only them; sets and returns `change.commit`."""
+    paths = [change.path, *change.extra_paths]
+    repo = repo or gitutil.toplevel(change.path)
+    if repo is None:
+        raise CommitFailed(f"{change.path.parent} 不在 Git 仓库中，无法使用 --commit。文件已修改，但未提交。", change)
+    try:
+        change.commit = gitutil.commit_paths(paths, message or commit_message(change), repo)
+    except gitutil.GitError as e:
+        raise CommitFailed(f"Git 提交失败（文件已修改，但未提交）：{e}", change) from None
+    return change.commit
+
+
 def git_commit(change: Change, message: str | None = None) -> str:
     """Commit only the changed file(s) in the repository that holds them; returns the commit id."""
-    where = change.path.parent
-    top = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=where, capture_output=True, text=True)
-    if top.returncode != 0:
-        raise LedgerError(f"{where} 不在 Git 仓库中，无法使用 --commit。文件已修改，但未提交。")
-    paths = [str(p.resolve()) for p in [change.path, *change.extra_paths]]
-    for cmd in (["git", "add", "--", *paths],
-                ["git", "commit", "-q", "-m", message or commit_message(change), "--only", "--", *paths]):
-        r = subprocess.run(cmd, cwd=where, capture_output=True, text=True)
-        if r.returncode != 0:
-            raise LedgerError(f"Git 提交失败（文件已修改，但未提交）：{(r.stderr or r.stdout).strip()}")
-    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True).stdout.strip()
+    return commit_change(change, None, message)
 
 
 def git_log(path: Path) -> list[str]:
     """One line per commit touching the file (empty when not in a repository)."""
-    r = subprocess.run(["git", "log", "--follow", "--format=%h %ad %an %s", "--date=short", "--", str(path.resolve())],
-                       cwd=path.parent, capture_output=True, text=True)
-    return r.stdout.splitlines() if r.returncode == 0 else []
+    return gitutil.log_lines(path)

@@ -7,14 +7,13 @@ re-loaded through the loader and checked before it atomically replaces the old f
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
+from policykb import fsio
 from policykb.content.diagnostics import ERROR
 from policykb.content.loader import load_record, parse_yaml
 from policykb.content.models import Issue, Record
@@ -60,14 +59,15 @@ class FrontMatter:
     newline: str = "\n"
     set_values: dict = field(default_factory=dict)  # what we set, for verification
     appended: dict = field(default_factory=dict)  # key -> items we appended
+    raw: bytes = b""  # the file as read: the write stops if the file holds anything else by then
 
     @classmethod
-    def open(cls, path: Path) -> "FrontMatter":
+    def open(cls, path: Path) -> FrontMatter:
         raw = Path(path).read_bytes()
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
-            raise EditError(f"{path}: 文件不是 UTF-8 编码，无法修改。请先用 UTF-8 重新保存。")
+            raise EditError(f"{path}: 文件不是 UTF-8 编码，无法修改。请先用 UTF-8 重新保存。") from None
         prefix = ""
         if text.startswith("\ufeff"):
             prefix, text = "\ufeff", text[1:]
@@ -81,11 +81,11 @@ class FrontMatter:
         try:
             data, linemap, _ = parse_yaml(fm, 2)
         except yaml.YAMLError as e:
-            raise EditError(f"{path}: 前置元数据的 YAML 语法错误，请先修正再操作：{getattr(e, 'problem', e)}")
+            raise EditError(f"{path}: 前置元数据的 YAML 语法错误，请先修正再操作：{getattr(e, 'problem', e)}") from None
         if data is not None and not isinstance(data, dict):
             raise EditError(f"{path}:2: 前置元数据不是 “键: 值” 的映射，无法修改。")
         m = _EOL.search(text)
-        fmobj = cls(Path(path), prefix, lines, close, newline=m.group(0) if m else "\n", data=data or {})
+        fmobj = cls(Path(path), prefix, lines, close, newline=m.group(0) if m else "\n", data=data or {}, raw=raw)
         fmobj.keys = {k[0]: line - 1 for k, line in linemap.items() if len(k) == 1}
         return fmobj
 
@@ -176,29 +176,11 @@ class FrontMatter:
         return self.prefix + "".join(self.lines)
 
 
-def write_atomic(path: Path, text: str, verify=None) -> None:
-    """Write text next to path, let `verify(temp_path)` check it, then os.replace.
-    Any failure leaves the old file untouched and removes the temp file."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o7777)
-        else:
-            os.chmod(tmp, 0o644)
-        if verify is not None:
-            verify(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+def write_atomic(path: Path, text: str, verify=None, *, expect: bytes | None = None, exclusive: bool = False) -> None:
+    """Write text next to path, let `verify(temp_path)` check it, then replace path in one step
+    (`policykb.fsio.write_atomic`). Any failure leaves the old file untouched and removes the temp file;
+    `expect` stops the write (fsio.Conflict) if the file no longer holds those bytes."""
+    fsio.write_atomic(Path(path), text, verify, expect=expect, exclusive=exclusive)
 
 
 def reload(path: Path, like: Record, at: Path | None = None) -> tuple[Record | None, list]:
@@ -245,7 +227,7 @@ def save_edit(fm: FrontMatter, before: Record, changed: set[str]) -> Record:
                 raise EditError(f"“{k}” 追加后读出的内容不一致，已保留原文件。")
         result["record"] = rec
 
-    write_atomic(fm.path, fm.text(), verify)
+    write_atomic(fm.path, fm.text(), verify, expect=fm.raw)
     return result["record"]
 
 

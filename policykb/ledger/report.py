@@ -43,19 +43,25 @@ class Report:
 
 def build_report(content: Content, *, today: dt.date, days: int = 30) -> Report:
     rep = Report(today, days)
-    horizon = today + dt.timedelta(days=days)
+    try:
+        horizon = today + dt.timedelta(days=days)
+    except OverflowError:  # beyond year 9999: every future date is within the horizon
+        horizon = dt.date.max
     for p in content.policies:
         if p.status_on(today) in ("draft", "repealed"):
             continue
         where = content.shown(p.relpath)
         if p.expires and today <= p.expires <= horizon:
             rep.expiring.append(Item(p.id, p.display_title, p.expires, f"{(p.expires - today).days} 天后失效", where))
-        deadline = p.apply.deadline if p.apply else None
+        deadline = p.apply.deadline_date if p.apply else None  # rolling deadlines (常年受理) have no date
         if deadline and today <= deadline <= horizon and p.is_current(today):
             rep.deadlines.append(Item(p.id, p.display_title, deadline,
                                       f"{(deadline - today).days} 天后截止" + (f"，{p.apply.department}" if p.apply.department else ""),
                                       where))
-        nxt = p.review.next_due() if p.review else None
+        try:
+            nxt = p.review.next_due() if p.review else None
+        except (ValueError, OverflowError):  # a review period that reaches past year 9999
+            nxt = None
         if nxt and nxt <= today:
             owner = f"，负责人 {p.review.owner}" if p.review.owner else ""
             rep.review_due.append(Item(p.id, p.display_title, nxt, f"应于 {nxt} 复核{owner}", where))
@@ -66,7 +72,7 @@ def build_report(content: Content, *, today: dt.date, days: int = 30) -> Report:
         dept = i.department or "未交办"
         if is_overdue(i, today):
             rep.overdue.append(Item(i.id, i.display_title, i.due, f"超期 {(today - i.due).days} 天，{dept}", where))
-        elif i.due < today + dt.timedelta(days=WEEK):
+        elif (i.due - today).days < WEEK:
             rep.due_this_week.append(Item(i.id, i.display_title, i.due, f"{(i.due - today).days} 天后到期，{dept}", where))
     for k in Report.SECTIONS:
         getattr(rep, k).sort(key=lambda it: (it.date, it.id))

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from policykb.paths import SEARCH_RESOURCES, cache_dir
 
-ANALYSIS_VERSION = "4"  # bump when the code below changes what terms a text yields
+ANALYSIS_VERSION = "5"  # bump when the code below changes what terms a text yields
 BIGRAM = "_"  # prefix of character-bigram terms; keeps them apart from two-character words
 HMM = True  # jieba's HMM joins unknown names (静安区); measured slightly better than without
 RESOURCE_FILES = ("userdict.txt", "stopwords.txt", "synonyms.txt", "typos.txt")
@@ -35,6 +35,7 @@ BIGRAM_WEIGHT = 1.0
 SYNONYM_WEIGHT = 0.5
 SUBWORD_WEIGHT = 0.5  # dictionary sub-words of a longer word (京市 in 北京市)
 MAX_QUERY_TERMS = 60
+COMPOUNDS = True  # domain compounds are terms wherever their characters run, however jieba cut them
 
 _FULLWIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
 _FULLWIDTH[0x3000] = 0x20
@@ -208,8 +209,19 @@ def _subwords(word: str, freq: dict) -> list[str]:
     return out
 
 
+@lru_cache(maxsize=1)
+def _compounds():
+    """Domain compounds of three or more characters (user dictionary and synonym groups), as one
+    pattern: found in a run of text even where jieba, swayed by the neighbours, cut them apart
+    (中小微企业 -> 中小微/企业 hides 小微企业; 服务专员 split as 服务/专员)."""
+    words = {w for w, _, _ in user_words()} | {w for g in synonym_groups() for w in g}
+    words = sorted((w for w in words if len(w) >= 3 and is_cjk(w)), key=lambda w: (-len(w), w))
+    return re.compile("(?=(" + "|".join(map(re.escape, words)) + "))") if words else None
+
+
 def word_terms(runs: list[list[str]]) -> list[str]:
     freq = tokenizer().FREQ
+    compounds = _compounds() if COMPOUNDS else None
     out = []
     for run in runs:
         for w in run:
@@ -218,6 +230,9 @@ def word_terms(runs: list[list[str]]) -> list[str]:
             if len(w) > 2 and _CJK.search(w):
                 out.extend(_subwords(w, freq))
             out.append(w)
+        if compounds is not None and len(run) > 1:
+            words = set(run)
+            out.extend(m for m in dict.fromkeys(compounds.findall("".join(run))) if m not in words)
     return out
 
 
@@ -233,11 +248,6 @@ def index_terms(text: str) -> list[str]:
     """All terms of a document field, in order (words then bigrams)."""
     runs = segments(normalize(text))
     return word_terms(runs) + bigram_terms(runs)
-
-
-def index_text(text: str) -> str:
-    """Terms joined by spaces: what the search engine stores for a field."""
-    return " ".join(index_terms(text))
 
 
 @dataclass(frozen=True)
@@ -278,24 +288,27 @@ def fix_typos(text: str) -> str:
 # --- homophones: pinyin input-method slips of the domain's own terms (鸡改 -> 技改) ---------
 
 def _readings() -> dict[str, list[str]]:
-    """Character -> its toneless pinyin readings (pypinyin's table, cached as marshal)."""
+    """Character -> its toneless pinyin readings (pypinyin's public API, cached as marshal)."""
     global _READINGS
     if _READINGS is not None:
         return _READINGS
-    cache = cache_dir() / "pinyin-readings-1.marshal"
+    cache = cache_dir() / "pinyin-readings-2.marshal"
     try:
         with open(cache, "rb") as f:
             _READINGS = marshal.load(f)
         return _READINGS
     except (OSError, ValueError, EOFError):
         pass
-    import unicodedata
+    from pypinyin import Style, pinyin
 
-    from pypinyin.pinyin_dict import pinyin_dict
-
-    def bare(p: str) -> str:
-        return "".join(c for c in unicodedata.normalize("NFKD", p) if not unicodedata.combining(c))
-    table = {chr(cp): sorted({bare(p) for p in v.split(",")}) for cp, v in pinyin_dict.items()}
+    table = {}
+    for lo, hi in ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF)):
+        for cp in range(lo, hi + 1):
+            c = chr(cp)
+            readings = pinyin(c, style=Style.NORMAL, heteronym=True, errors=lambda _: [[]])
+            got = sorted({r for r in (readings[0] if readings else []) if r and r != c})
+            if got:
+                table[c] = got
     fd, tmp = tempfile.mkstemp(dir=cache_dir(), prefix=".pinyin-")
     with os.fdopen(fd, "wb") as f:
         marshal.dump(table, f)
@@ -363,6 +376,8 @@ def analyze_query(question: str, *, expand: bool = True) -> AnalyzedQuery:
 
     words = list(dict.fromkeys(word_terms(runs)))
     whole = {w for run in runs for w in run}
+    if COMPOUNDS and _compounds() is not None:  # a dictionary compound counts as a word the company used
+        whole |= {m for run in runs for m in _compounds().findall("".join(run))}
     for w in words:  # dictionary sub-words (京市 in 北京市) count less than the words themselves
         add(w, WORD_WEIGHT if w in whole else WORD_WEIGHT * SUBWORD_WEIGHT, w)
     for b in bigram_terms(runs):

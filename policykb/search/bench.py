@@ -71,14 +71,13 @@ def _percentile(values: list[float], p: float) -> float:
 
 def measure(label: str, root: Path, questions: list[str], work: Path, log) -> dict:
     from policykb.search import matcher
-    from policykb.search.engine import Filters
     index_dir = work / f"index-{label}"
     log(f"{label}：建立索引…")
     t = time.perf_counter()
     gen = matcher.build_index(root, index_dir)
     build = time.perf_counter() - t
     searcher = matcher.searcher_for(gen)
-    filters = Filters()
+    filters = matcher.Request()
     for q in questions[:5]:  # warm up: tokenizer, filters, page cache
         matcher.search(searcher, q, filters, 10)
     lat = []

@@ -1,8 +1,10 @@
-"""Whoosh implementation of the search interface (policykb/engine.py).
+"""Whoosh implementation of the search interface (policykb/search/engine.py).
 
-Each record is one Whoosh document: analysed fields title / alt (aliases, keywords) / summary /
-tags / body, filter fields (type, region, state, expires) and the stored record (title,
-normalised text, passages, metadata). Text is analysed by policykb/analysis.py before it
+Whoosh is the record store: each record is one Whoosh document with its analysed fields title /
+alt (aliases, keywords) / summary / tags / body / asked and the stored record (title, normalised
+text, passages, metadata) that hits are read from. Ranking reads array postings (below); which
+records may be returned, and any prior on them, arrive from the matcher as Filters: no region
+or status rule lives here. Text is analysed by policykb/analysis.py before it
 reaches Whoosh (fields hold space-joined terms), so analysis runs in parallel at build time
 and identically on the question side.
 
@@ -20,6 +22,7 @@ build, because Whoosh's pure-Python matchers were too slow for 40-term questions
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import re
 from collections import Counter
@@ -27,9 +30,7 @@ from pathlib import Path
 from typing import Iterable
 
 from policykb.search import analysis
-from policykb.search.engine import Filters, Hit, IndexDoc
-from policykb.content import regions
-from policykb.content.statuses import policy_status
+from policykb.search.engine import Filters, Hit, IndexDoc, Record
 
 # Global knobs (tuned on whole question sets, checked on two halves; never per question).
 FIELD_BOOST = {"title": 2.5, "alt": 2.0, "summary": 1.5, "tags": 0.7, "body": 1.0, "asked": 0.5}
@@ -42,18 +43,19 @@ SNIPPET_CHARS = 110
 # A FAQ and the policies it cites answer the same need: each gains this share of the best score
 # among the records it is linked with (both must pass the filters).
 LINK_WEIGHT = 0.35
+RECORDS = "records.json"  # per row: id, type, region, status, expires, dated (Searcher.records)
 _SENTENCE = re.compile(r"[^。！？；!?;\n]*[。！？；!?;\n]+|[^。！？；!?;\n]+$")
 
 
 def _schema():
     from whoosh.analysis import SpaceSeparatedTokenizer
-    from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
+    from whoosh.fields import ID, STORED, TEXT, Schema
 
     def text():
         return TEXT(analyzer=SpaceSeparatedTokenizer(), phrase=False)
     return Schema(id=ID(stored=True, unique=True), type=ID(stored=True),
                   title=text(), alt=text(), summary=text(), tags=text(), body=text(), asked=text(),
-                  region=KEYWORD(), region_path=ID(), state=ID(), expires=ID(), data=STORED())
+                  data=STORED())
 
 
 def sentences(text: str) -> list[str]:
@@ -78,16 +80,6 @@ def windows(sents: list[str]) -> list[tuple[int, int]]:
             k += 1
         i = max(k, i + 1)
     return out
-
-
-def region_path(region: str | None) -> str:
-    """The exact, normalised region path ("none" when the record names no region)."""
-    return regions.path(region) or "none"
-
-
-def region_terms(region: str | None) -> str:
-    """Segments and prefixes of a region path, so a filter can name any level."""
-    return " ".join(sorted(set(regions.parts(region)) | set(regions.levels(region))))
 
 
 def _analyse(doc: IndexDoc) -> dict:
@@ -158,10 +150,7 @@ class WhooshEngine:
         avg["asked"] = sum(have) / len(have) if have else 1.0
         for row, (doc, a) in enumerate(zip(docs, analysed)):
             writer.add_document(
-                id=doc.id, type=doc.type, region=region_terms(doc.region), region_path=region_path(doc.region),
-                state=doc.status or "auto",
-                expires=doc.expires.strftime("%Y%m%d") if doc.expires else "none",
-                **{f: " ".join(a[f]) for f in DOC_FIELDS},
+                id=doc.id, type=doc.type, **{f: " ".join(a[f]) for f in DOC_FIELDS},
                 data={"title": doc.title, "region": doc.region, "status": doc.status, "expires": doc.expires,
                       "summary": doc.summary, "text": a["text"], "passages": [p for p, _ in a["passages"]],
                       "meta": doc.meta})
@@ -179,6 +168,10 @@ class WhooshEngine:
         arrays.save(dest, {"doc": 0.0, "psg": FIELD_B["psg"]}, {"parents": np.array(parents, dtype=np.int32),
                                     "starts": np.array(starts, dtype=np.int64), "ids": ids,
                                     "link_ptr": link_ptr, "link_rows": link_rows})
+        records = [{"id": d.id, "type": d.type, "region": d.region, "status": d.status,
+                    "expires": d.expires.isoformat() if d.expires else None, "dated": d.dated,
+                    "links": [t for t in d.links if t in row_of and t != d.id]} for d in docs]
+        (dest / RECORDS).write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
         return {"documents": len(docs), "passages": len(parents)}
 
     def open(self, path: Path) -> "WhooshSearcher":
@@ -202,52 +195,28 @@ class WhooshSearcher:
         link_ptr = self.post.extra("link_ptr")
         self.link_rows = np.asarray(self.post.extra("link_rows"))
         self.link_src = np.repeat(np.arange(self.ndocs), np.diff(link_ptr))
-        self._sets: dict = {}
+        self.path = Path(path)
+        self._records: list[Record] | None = None
 
     def close(self) -> None:
         self.searcher.close()
 
-    # -- filters ---------------------------------------------------------------------------
-    def _allowed(self, f: Filters):
-        """Boolean mask over records (None = all), cached per filter and day."""
-        import numpy as np
-        from whoosh import query as Q
-        key = (f.types, f.region, f.include_all, f.today)
-        if key in self._sets:
-            return self._sets[key]
-        s = self.searcher
-        mask = np.ones(self.ndocs, dtype=bool)
-        if f.types:
-            mask &= self._docmask(Q.Or([Q.Term("type", t) for t in f.types]))
-        if f.region:
-            mask &= self._region_mask(f.region)
-        if not f.include_all:
-            today = f.today.strftime("%Y%m%d")
-            past = [Q.Term("expires", v) for v in s.reader().field_terms("expires") if v != "none" and v < today]
-            bad = [Q.Term("state", "expired"), Q.Term("state", "repealed"), Q.Term("state", "draft")]
-            if past:
-                bad.append(Q.And([Q.Term("state", "auto"), Q.Or(past)]))
-            mask &= ~self._docmask(Q.Or(bad))
-        result = None if mask.all() else mask
-        self._sets[key] = result
-        return result
+    def records(self) -> list[Record]:
+        if self._records is None:
+            rows = json.loads((self.path / RECORDS).read_text(encoding="utf-8"))
+            self._records = [Record(r["id"], r["type"], r.get("region"), r.get("status"),
+                                    dt.date.fromisoformat(r["expires"]) if r.get("expires") else None,
+                                    bool(r.get("dated")), tuple(r.get("links") or ())) for r in rows]
+        return self._records
 
-    def _region_mask(self, region: str):
-        """Records that apply to a company in `region`: that region itself and anything under it,
-        every level above it (a zone's companies are covered by district, city and national
-        policies), national records, and records that name no region."""
-        from whoosh import query as Q
-        paths = [p for p in self.searcher.reader().field_terms("region_path") if p != "none"]
-        wanted = regions.applying_paths(region, paths) | {"none"}
-        return self._docmask(Q.Or([Q.Term("region_path", p) for p in sorted(wanted)]))
-
-    def _docmask(self, q):
-        import numpy as np
-        m = np.zeros(self.ndocs, dtype=bool)
-        docs = list(q.docs(self.searcher))
-        if docs:
-            m[np.array(docs)] = True
-        return m
+    def term_idf(self, terms: list[str]) -> list[float]:
+        """Each term's idf over records (the rarest possible when no record has it)."""
+        _, _, ptr, _ = self.post.f["doc"]
+        out = []
+        for t in terms:
+            tid = self.post.vocab.get(t)
+            out.append(self.post.idf("doc", int(ptr[tid + 1] - ptr[tid]) if tid is not None else 0))
+        return out
 
     # -- search ----------------------------------------------------------------------------
     def search(self, q: analysis.AnalyzedQuery, filters: Filters, top: int) -> list[Hit]:
@@ -264,7 +233,7 @@ class WhooshSearcher:
         has_psg = np.diff(np.append(self.starts, len(pscore))) > 0
         if len(pscore):
             best[has_psg] = np.maximum.reduceat(pscore, self.starts[has_psg])
-        allowed = self._allowed(filters)
+        allowed = filters.allowed
         if allowed is not None:
             dscore = np.where(allowed, dscore, 0.0)
             best = np.where(allowed, best, 0.0)
@@ -273,6 +242,9 @@ class WhooshSearcher:
             lift = np.zeros(self.ndocs)
             np.maximum.at(lift, self.link_src, combined[self.link_rows])
             combined = combined + LINK_WEIGHT * np.where(combined > 0, lift, 0.0)
+        raw = combined
+        if filters.prior is not None:
+            combined = combined * filters.prior
         k = min(top, int((combined > 0).sum()))
         if k == 0:
             return []
@@ -292,34 +264,10 @@ class WhooshSearcher:
                 passage = data["passages"][int(np.argmax(pscore[a:a + n]))] if best[row] > 0 else ""
             matched = matched_words(q, data["text"])
             hits.append(Hit(id=stored["id"], type=stored["type"], title=data["title"], score=float(combined[row]),
-                            coverage=float(cover[row]), strength=float(combined[row]) / unit,
+                            coverage=float(cover[row]), strength=float(raw[row]) / unit,
                             snippet=snippet(passage or data.get("summary") or data["text"], matched),
-                            matched=matched, region=data.get("region"),
-                            status=_status(data, filters.today) if stored["type"] == "policy" else None))
+                            matched=matched, region=data.get("region"), meta=data.get("meta") or {}))
         return hits
-
-    def explain(self, q: analysis.AnalyzedQuery, doc_id: str) -> dict:
-        """Which question terms occur in which fields of one record, read from Whoosh."""
-        s = self.searcher
-        docnum = s.document_number(id=doc_id)
-        if docnum is None:
-            return {}
-        out: dict[str, list[str]] = {}
-        reader = s.reader()
-        for t in q.terms:
-            for f in FIELD_BOOST:
-                if (f, t.term) not in reader:
-                    continue
-                m = reader.postings(f, t.term)
-                m.skip_to(docnum)
-                if m.is_active() and m.id() == docnum:
-                    out.setdefault(f, []).append(t.source if t.is_bigram else t.term)
-        return out
-
-
-def _status(data: dict, today: dt.date) -> str:
-    return policy_status(data.get("status"), data.get("expires"), today)
-
 
 def matched_words(q: analysis.AnalyzedQuery, text: str) -> list[str]:
     """Question words (and synonyms) found in the record: the reason for the match."""

@@ -6,9 +6,11 @@ generated pages, so the same site can be rebuilt by hand with `mkdocs build -f <
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -18,14 +20,13 @@ from pathlib import Path
 import yaml
 
 from policykb.content.diagnostics import ERROR, Diagnostic, has_errors
-from policykb.content.loader import load_content
+from policykb.content.loader import Content, load_content
 from policykb.paths import PROJECT_ROOT
 from policykb.ledger.stats import compute_stats, group_stats
 from policykb.content.validate import validate
 from policykb.site.feed import FEED_FILE, atom_feed
 from policykb.site.generate import Figures, SiteInput, generate_docs
 from policykb.site.sitesearch.index import write_index
-from policykb.site.sitesearch.page import write_search_page
 from policykb.site.gitdates import read_git_info
 
 PROFILES = ("public", "internal")
@@ -53,17 +54,12 @@ class BuildResult:
     mkdocs_seconds: float
     search_index_bytes: int
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)  # build-time remarks for the person building
     search_index_seconds: float = 0.0  # writing the static search index (part of `seconds`)
 
 
-def _figures(root: Path, today: dt.date, profile: str, taxonomy, issues=None) -> tuple[Figures, list[Diagnostic]]:
-    """Aggregate figures. On the public profile the problem records are loaded here, in a
-    separate call, reduced to numbers and dropped: no record leaves this function."""
-    diags: list[Diagnostic] = []
-    if issues is None:
-        full = load_content(root)
-        diags = validate(full, today)  # the whole tree, so links into problem records are checked too
-        issues = full.issues
+def figures_of(issues, taxonomy, today: dt.date, profile: str) -> Figures:
+    """Aggregate figures: a pure function of the problem records (numbers only, no record)."""
     order = {t: n for n, t in enumerate(taxonomy.terms("issue_categories"))}
     by_category = group_stats(issues, "category", as_of=today)
     fig = Figures(total=compute_stats(issues, as_of=today),
@@ -72,7 +68,47 @@ def _figures(root: Path, today: dt.date, profile: str, taxonomy, issues=None) ->
     if profile == "internal":
         fig.by_department = group_stats(issues, "department", as_of=today)
         fig.by_group = group_stats(issues, "service_group", as_of=today)
-    return fig, diags
+    return fig
+
+
+def public_view(content: Content) -> Content:
+    """The tree without problem records (`Content.public()` where the loader offers it)."""
+    if hasattr(content, "public"):
+        return content.public()
+    return dataclasses.replace(content, issues=[], include_issues=False)
+
+
+STALE_AFTER = 600  # seconds: a leftover build folder with no live owner this old is removed
+
+
+def clean_stale(out: Path) -> list[Path]:
+    """Remove `.<name>.tmp-*` / `.<name>.old-*` folders that killed builds left beside `out`."""
+    removed = []
+    if not out.parent.is_dir():
+        return removed
+    pattern = re.compile(rf"^\.{re.escape(out.name)}\.(?:tmp|old)-(\d+)?")
+    for entry in out.parent.iterdir():
+        m = pattern.match(entry.name)
+        if not m or not entry.is_dir() or entry.is_symlink():
+            continue
+        pid = int(m.group(1)) if m.group(1) else None
+        if pid is not None and pid != os.getpid() and _alive(pid):
+            continue  # another build is still writing it
+        if pid is None and time.time() - entry.stat().st_mtime < STALE_AFTER:
+            continue
+        shutil.rmtree(entry, ignore_errors=True)
+        removed.append(entry)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def read_config(config_file: Path = CONFIG_FILE) -> dict:
@@ -90,7 +126,8 @@ def edit_base(config: dict) -> str:
     return repo.rstrip("/") + "/" + (edit.strip("/") + "/" if edit.strip("/") else "")
 
 
-def derive_config(config: dict, config_dir: Path, *, docs: Path, site: Path, nav: list, profile: str) -> dict:
+def derive_config(config: dict, config_dir: Path, *, docs: Path, site: Path, nav: list, profile: str,
+                  build_date: dt.date | None = None) -> dict:
     """The project's config with paths filled in."""
     cfg = dict(config)
     cfg["docs_dir"], cfg["site_dir"], cfg["nav"] = str(docs), str(site), nav
@@ -100,6 +137,11 @@ def derive_config(config: dict, config_dir: Path, *, docs: Path, site: Path, nav
     cfg["theme"] = theme
     if profile == "internal":
         cfg["site_name"] = f"{cfg.get('site_name', '')}（内部）"
+    extra = dict(cfg.get("extra") or {})
+    extra["pkb_profile"] = profile  # overrides/main.html: noindex on the internal site
+    if build_date:
+        extra["pkb_build_date"] = build_date.isoformat()  # "数据更新于" on every page
+    cfg["extra"] = extra
     return cfg
 
 
@@ -163,15 +205,17 @@ def build_site(content_dir, out: Path | None = None, *, profile: str = "public",
     out = Path(out) if out else DEFAULT_OUT[profile]
     check_out_dir(out)
     internal = profile == "internal"
-    # Public pages are rendered from a load that never reads problem records.
-    content = load_content(root, include_issues=internal)
-    # Internal: this load is the whole tree. Public: _figures loads and validates the whole tree
-    # (problem records included), which covers everything the public load could find.
-    figures, full_diags = _figures(root, today, profile, content.taxonomy, content.issues if internal else None)
-    diags = validate(content, today) if internal else full_diags
+    # One load of the whole tree, one validation (links from FAQs into problem records are
+    # checked on both profiles); public pages then see a view without problem records.
+    full = load_content(root)
+    diags = validate(full, today)
     if has_errors(diags):
         n = sum(1 for d in diags if d.severity == ERROR)
         raise BuildError(f"内容有 {n} 处错误，网站未生成。请先修正上面列出的问题。", diags)
+    figures = figures_of(full.issues, full.taxonomy, today, profile)
+    content = full if internal else public_view(full)
+    notices: list[str] = []
+    clean_stale(out)
 
     config = read_config(config_file)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -180,24 +224,29 @@ def build_site(content_dir, out: Path | None = None, *, profile: str = "public",
     inp = SiteInput(content=content, profile=profile, today=today, site_name=config.get("site_name", "惠企政策"),
                     git=read_git_info(root), edit_base=edit_base(config), figures=figures,
                     issues=content.issues if internal else [],
-                    editor_guide=EDITOR_GUIDE if EDITOR_GUIDE.is_file() else None)
+                    editor_guide=EDITOR_GUIDE if EDITOR_GUIDE.is_file() else None, build_date=today)
     generated = generate_docs(inp, docs)
-    write_search_page(docs, content, internal=internal)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=out.parent))
     tmp.chmod(0o755)  # mkdtemp's 0700 would hide the site from a web server
     try:
         # The saved config names the final folder, so `mkdocs build -f` on it works by hand too.
         cfg = derive_config(config, config_file.parent, docs=docs.resolve(), site=out.resolve(),
-                            nav=generated["nav"], profile=profile)
+                            nav=generated["nav"], profile=profile, build_date=today)
         cfg_path = docs.parent / f"{docs.name}.mkdocs.yml"
         cfg_path.write_text("# 由 policykb build 生成，请勿手工修改；改项目根目录的 mkdocs.yml。\n"
                             + yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False), encoding="utf-8")
         t0 = time.perf_counter()
         _run_mkdocs(cfg_path, tmp.resolve(), verbose)
         mkdocs_seconds = time.perf_counter() - t0
+        site_url = (config.get("site_url") or "").strip()
         (tmp / FEED_FILE).write_text(atom_feed(list(generated["views"].values()), site_name=inp.site_name,
-                                               site_url=config.get("site_url") or "", today=today),
+                                               site_url=site_url, today=today),
                                      encoding="utf-8")
+        if not site_url:  # MkDocs' sitemap would list no address: write none, and say so
+            for name in ("sitemap.xml", "sitemap.xml.gz"):
+                (tmp / name).unlink(missing_ok=True)
+            notices.append("提示：mkdocs.yml 未设置 site_url，订阅源（feed.xml）只含相对链接，也没有生成站点地图"
+                           "（sitemap.xml）。正式发布前请在 mkdocs.yml 中填写网站地址 site_url。")
         t1 = time.perf_counter()
         # The static search index (policykb/site/sitesearch): from the same load as the pages,
         # so the public one never holds a problem record.
@@ -209,4 +258,5 @@ def build_site(content_dir, out: Path | None = None, *, profile: str = "public",
         raise
     return BuildResult(out=out, profile=profile, pages=generated["pages"], policies=len(generated["views"]),
                        seconds=time.perf_counter() - started, mkdocs_seconds=mkdocs_seconds,
-                       search_index_bytes=size, diagnostics=diags, search_index_seconds=search_seconds)
+                       search_index_bytes=size, diagnostics=diags, notices=notices,
+                       search_index_seconds=search_seconds)

@@ -22,14 +22,18 @@ from policykb.content.models import Issue
 from policykb.ledger.stats import FIGURES, RATES, format_figure
 from policykb.site import charts
 from policykb.site.gitdates import GitInfo
-from policykb.site.views import (NO_CATEGORY, SOON_DAYS, FaqView, PolicyView, category_slug, faq_views, issue_views,
-                    policy_views)
+from policykb.site.sitesearch.page import write_search_page
+from policykb.content import regions
+from policykb.site.sanitise import body_html, html_text, md_text
+from policykb.site.views import (NO_CATEGORY, ROLLING, SOON_DAYS, FaqView, PolicyView, category_slug, faq_views,
+                                 issue_views, policy_views)
 
 HERE = Path(__file__).resolve().parent
 ASSETS = HERE / "assets"
-FILTERS = (("categories", "政策类别"), ("region", "地区"), ("enterprise_types", "企业类型"),
+FILTERS = (("categories", "政策类别"), ("region", "适用于…的企业"), ("enterprise_types", "企业类型"),
            ("support", "支持方式"), ("status", "申报状态"))
-STATUS_ORDER = ("即将截止", "申报中", "未设截止日期", "申报已截止")
+STATUS_ORDER = ("即将截止", "申报中", ROLLING, "未设截止日期", "申报已截止")
+SEARCH_PAGE = "search.md"  # the search page, when the build has one; else the home box goes to the catalogue
 PUBLIC_KPIS = ("collected", "within_remit", "escalated", "closed", "open", "median_days_to_close")
 INTERNAL_KPIS = ("collected", "closed", "open", "overdue", "escalated", "median_days_to_close")
 TABLE_KEYS = ("collected", "closed", "open", "overdue", "resolution_rate", "timely_rate", "satisfaction_rate")
@@ -55,7 +59,8 @@ class SiteInput:
     edit_base: str = ""  # repo_url + edit_uri, or "" for no edit links
     figures: Figures = field(default_factory=Figures)
     issues: list[Issue] = field(default_factory=list)  # internal profile only
-    editor_guide: Path | None = None
+    editor_guide: Path | None = None  # the full guide: internal profile only
+    build_date: dt.date | None = None  # "数据更新于": the day the site was built (defaults to today)
 
 
 @pass_context
@@ -65,10 +70,23 @@ def _href(ctx, page: str, anchor: str = "") -> str:
     return rel + (f"#{anchor}" if anchor else "")
 
 
+_NEWLINES = re.compile(r"\s*\n\s*")
+
+
+def _one_line(value):
+    """Every plain value is printed on one line: no content value can end the HTML block it sits
+    in and start Markdown of its own (Markup from templates and the sanitiser passes unchanged)."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return _NEWLINES.sub(" ", value)
+    return value
+
+
 def make_env() -> Environment:
     env = Environment(loader=FileSystemLoader(str(HERE / "templates")), autoescape=True, trim_blocks=True,
+                      finalize=_one_line,
                       lstrip_blocks=True, keep_trailing_newline=True, undefined=StrictUndefined,
                       comment_start_string="{##", comment_end_string="##}")  # "{#id}" is Markdown
+    env.filters["md"] = md_text  # content values in Markdown text (headings)
     env.globals.update(href=_href, fmt=format_figure, labels=FIGURES, table_keys=TABLE_KEYS,
                        gauge=lambda label, value: Markup(charts.rate_gauge(label, value)))
     return env
@@ -110,7 +128,7 @@ def _facets(rows: list[PolicyView]) -> dict[str, Counter]:
     counts: dict[str, Counter] = {key: Counter() for key, _ in FILTERS}
     for p in rows:
         counts["categories"].update(p.categories)
-        counts["region"].update(p.region_levels)
+        counts["region"].update(p.applies)
         counts["enterprise_types"].update(p.enterprise_types)
         counts["support"].update(p.support)
         counts["status"][p.deadline_state] += 1
@@ -121,6 +139,27 @@ def _ordered(counts: Counter, vocabulary: list[str]) -> list[str]:
     """Taxonomy order first (what editors expect), then anything else by frequency."""
     known = [t for t in vocabulary if counts.get(t)]
     return known + sorted((t for t in counts if t not in vocabulary), key=lambda t: (-counts[t], t))
+
+
+def region_options(views) -> list[str]:
+    """The company regions the catalogue offers: every level of every region a policy names."""
+    return sorted({lv for v in views for lv in v.region_levels if lv != regions.NATIONAL})
+
+
+def set_applies(views, options: list[str]) -> None:
+    """For each policy, the offered company regions it applies to (the matcher's `--region`)."""
+    for v in views:
+        v.applies = [o for o in options if regions.applies_to(v.region, {o})]
+
+
+def _meta(title: str, **more) -> dict:
+    """Front matter: MkDocs and Material treat title and description as HTML, so they get escaped text."""
+    meta = {"title": html_text(title), **more}
+    if meta.get("description"):
+        meta["description"] = html_text(meta["description"])
+    if meta.get("tags"):
+        meta["tags"] = [html_text(t) for t in meta["tags"]]
+    return meta
 
 
 def generate_docs(inp: SiteInput, docs: Path) -> dict:
@@ -138,6 +177,7 @@ def generate_docs(inp: SiteInput, docs: Path) -> dict:
     archive = sorted((v for v in views.values() if not v.current),
                      key=lambda v: (v.expires or v.published or dt.date.min, v.id), reverse=True)
     tax = content.taxonomy
+    set_applies(views.values(), region_options(current))
     counts = _facets(current)
     facets = {
         "categories": _ordered(counts["categories"], tax.terms("categories")),
@@ -147,29 +187,20 @@ def generate_docs(inp: SiteInput, docs: Path) -> dict:
         "status": [s for s in STATUS_ORDER if counts["status"].get(s)],
     }
     env = make_env()
-    w = _Writer(env, docs, {"site_name": inp.site_name, "today": today})
+    w = _Writer(env, docs, {"site_name": inp.site_name, "today": today, "build_date": inp.build_date or today})
     internal = inp.profile == "internal"
 
-    # Home: search first, then deadlines, newest and changed, entry points.
-    soon = sorted((v for v in current if v.days_left is not None and 0 <= v.days_left <= SOON_DAYS),
-                  key=lambda v: (v.deadline, v.id))
-    changed = sorted((v for v in current if v.updated), key=lambda v: (v.updated, v.id), reverse=True)[:8]
-    w.page("index.md", "home.md.j2", {"title": "首页", "hide": ["navigation", "toc"], "search": {"exclude": True}},
-           soon=soon, soon_days=SOON_DAYS, newest=current[:8], changed=changed,
-           counts={"current": len(current), "faqs": len(faqs)}, facets=facets, facet_counts=counts,
-           feed_href="feed.xml")
     w.page("policies/index.md", "catalogue.md.j2",
-           {"title": "政策目录", "hide": ["navigation", "toc"], "search": {"exclude": True}},
+           _meta("政策目录", hide=["navigation", "toc"], search={"exclude": True}),
            rows=current, facets=facets, facet_counts=counts, filters=FILTERS)
-    w.page("policies/archive.md", "archive.md.j2", {"title": "已失效政策", "hide": ["toc"], "search": {"exclude": True}},
+    w.page("policies/archive.md", "archive.md.j2", _meta("已失效政策", hide=["toc"], search={"exclude": True}),
            rows=archive)
     for v in views.values():
-        meta = {"title": v.title, "hide": ["navigation"], "search": {"boost": 2 if v.current else 0.5}}
-        if v.current:  # tag listings must not mix expired policies in with current ones
-            meta["tags"] = v.categories
-        if v.summary:
-            meta["description"] = v.summary
-        w.page(v.page, "policy.md.j2", meta, p=v, body=Markup(demote_headings(v.body, 1)))
+        meta = _meta(v.title, hide=["navigation"], search={"boost": 2 if v.current else 0.5},
+                     # tag listings must not mix expired policies in with current ones
+                     tags=v.categories if v.current else None, description=v.summary or None)
+        meta = {k: val for k, val in meta.items() if val is not None}
+        w.page(v.page, "policy.md.j2", meta, p=v, body=body_html(demote_headings(v.body, 1)))
 
     # FAQs, one page per category (a FAQ sits under its first category).
     groups: dict[str, list[FaqView]] = {}
@@ -180,37 +211,54 @@ def generate_docs(inp: SiteInput, docs: Path) -> dict:
         order.remove(NO_CATEGORY)
         order.append(NO_CATEGORY)
     group_list = [{"name": c, "slug": category_slug(c), "faqs": groups[c]} for c in order]
-    w.page("faq/index.md", "faq_index.md.j2", {"title": "常见问题", "search": {"exclude": True}},
+    w.page("faq/index.md", "faq_index.md.j2", _meta("常见问题", search={"exclude": True}),
            groups=group_list, total=len(faqs))
     for g in group_list:
-        w.page(f"faq/{g['slug']}.md", "faq_category.md.j2", {"title": f"常见问题：{g['name']}"},
+        w.page(f"faq/{g['slug']}.md", "faq_category.md.j2", _meta(f"常见问题：{g['name']}"),
                name=g["name"], faqs=g["faqs"],
-               bodies={f.id: Markup(demote_headings(f.body, 2)) for f in g["faqs"]})
+               bodies={f.id: body_html(demote_headings(f.body, 2)) for f in g["faqs"]})
 
     # Figures: aggregates only.
     fig = inp.figures
-    w.page("stats.md", "figures.md.j2", {"title": "诉求办理数据", "hide": ["navigation", "toc"]},
+    w.page("stats.md", "figures.md.j2", _meta("诉求办理数据", hide=["navigation", "toc"]),
            total=fig.total, kpis=PUBLIC_KPIS, rates=RATES, by_category=fig.by_category, by_month=fig.by_month,
            category_chart=Markup(charts.bar_rows(fig.by_category, caption="各类诉求收集与办结数")),
            month_chart=Markup(charts.month_columns(fig.by_month, caption="每月收集与办结数")))
-    w.page("tags.md", "tags.md.j2", {"title": "标签", "hide": ["navigation"], "search": {"exclude": True}})
+    w.page("tags.md", "tags.md.j2", _meta("标签", hide=["navigation"], search={"exclude": True}))
     nav: list = [{"首页": "index.md"},
                  {"政策": [{"政策目录": "policies/index.md"}, {"已失效政策": "policies/archive.md"}]},
-                 {"常见问题": ["faq/index.md"] + [{g["name"]: f"faq/{g['slug']}.md"} for g in group_list]},
+                 {"常见问题": ["faq/index.md"] + [{html_text(g["name"]): f"faq/{g['slug']}.md"} for g in group_list]},
                  {"数据公开": "stats.md"}, {"标签": "tags.md"}]
-    if inp.editor_guide and inp.editor_guide.is_file():
+    # Public readers get a short "how to propose a change"; the full editor guide (which
+    # describes the private ledger fields) is for the internal site only.
+    w.page("contribute.md", "contribute.md.j2", _meta("如何提出修改", hide=["navigation"]),
+           has_edit_links=bool(inp.edit_base))
+    nav.append({"如何提出修改": "contribute.md"})
+    if internal and inp.editor_guide and inp.editor_guide.is_file():
         (docs / "guide.md").write_text(inp.editor_guide.read_text(encoding="utf-8"), encoding="utf-8")
         nav.append({"编辑指南": "guide.md"})
 
+    write_search_page(docs, content, internal=internal)  # the site search's results page (sitesearch)
+    # Home: search first, then deadlines, newest and changed, entry points.
+    soon = sorted((v for v in current if v.days_left is not None and 0 <= v.days_left <= SOON_DAYS),
+                  key=lambda v: (v.deadline, v.id))
+    changed = sorted((v for v in current if v.updated), key=lambda v: (v.updated, v.id), reverse=True)[:8]
+    search_action = SEARCH_PAGE if SEARCH_PAGE in w.pages or (docs / SEARCH_PAGE).is_file() else "policies/index.md"
+    w.page("index.md", "home.md.j2", _meta("首页", hide=["navigation", "toc"], search={"exclude": True}),
+           search_action=search_action,
+           soon=soon, soon_days=SOON_DAYS, newest=current[:8], changed=changed,
+           counts={"current": len(current), "faqs": len(faqs)}, facets=facets, facet_counts=counts,
+           feed_href="feed.xml")
     if internal:
         ivs = issue_views(inp.issues, views, faqs, today=today, git=inp.git, edit_base=inp.edit_base)
         by_recv = sorted(ivs, key=lambda i: (i.record.received or dt.date.min, i.id), reverse=True)
-        w.page("ledger/index.md", "ledger_index.md.j2", {"title": "诉求台账", "hide": ["navigation", "toc"]},
+        w.page("ledger/index.md", "ledger_index.md.j2", _meta("诉求台账", hide=["navigation", "toc"]),
                total=fig.total, kpis=INTERNAL_KPIS, by_department=fig.by_department, by_group=fig.by_group,
                overdue=sorted((i for i in ivs if i.overdue), key=lambda i: -(i.days_overdue or 0)),
+               due_week=sorted((i for i in ivs if i.due_this_week), key=lambda i: (i.record.due, i.id)),
                open=[i for i in by_recv if not i.closed], closed=[i for i in by_recv if i.closed])
         for i in ivs:
-            w.page(i.page, "issue.md.j2", {"title": i.title, "hide": ["navigation"]}, i=i, r=i.record,
-                   body=Markup(demote_headings(i.record.body.strip(), 2) or "（未填写）"))
+            w.page(i.page, "issue.md.j2", _meta(i.title, hide=["navigation"]), i=i, r=i.record,
+                   body=body_html(demote_headings(i.record.body.strip(), 2) or "（未填写）"))
         nav.append({"诉求台账": "ledger/index.md"})
     return {"nav": nav, "views": views, "current": current, "pages": len(w.pages)}

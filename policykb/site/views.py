@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import re
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from policykb.content import regions
 from policykb.content.models import ISSUE_STATUS_LABEL, POLICY_STATUS_LABEL, Faq, Issue, Policy
@@ -18,6 +19,9 @@ from policykb.site.gitdates import GitInfo
 
 APPLY_KEYS = ("department", "phone", "url", "deadline", "how")
 SOON_DAYS = 30  # "deadline in the next 30 days" on the home page and in the catalogue
+WEEK_DAYS = 7  # internal ledger: "due this week"
+ROLLING = "常年受理"  # the catalogue's state for a deadline written as text (常年受理, 按年度通知申报, …)
+LINK_SCHEMES = ("http", "https")  # the only URLs from content that become links
 
 # Readable URL slugs for the default FAQ categories; other terms get a short hash.
 CATEGORY_SLUGS = {
@@ -44,8 +48,19 @@ def issue_page(iid: str) -> str:
     return f"ledger/{iid}.md"
 
 
-def deadline_state(deadline: dt.date | None, today: dt.date) -> tuple[str, int | None]:
+def safe_url(url: str | None) -> str:
+    """The URL when it is an absolute http(s) address, else "" (shown as text, never a link):
+    `javascript:`, `data:` and the like never reach an href."""
+    url = (url or "").strip()
+    if not url or any(ord(c) < 33 for c in url):
+        return ""
+    return url if urlsplit(url).scheme.lower() in LINK_SCHEMES and urlsplit(url).netloc else ""
+
+
+def deadline_state(deadline: dt.date | None, today: dt.date, text: str = "") -> tuple[str, int | None]:
     """(application status shown in the catalogue, days left)."""
+    if deadline is None and text:
+        return ROLLING, None
     if deadline is None:
         return "未设截止日期", None
     days = (deadline - today).days
@@ -97,6 +112,7 @@ class PolicyView:
     summary: str
     apply: dict
     deadline: dt.date | None
+    deadline_text: str  # a rolling deadline as written (常年受理), "" for a date or none
     deadline_state: str
     days_left: int | None
     days_left_text: str
@@ -105,6 +121,9 @@ class PolicyView:
     updated: dt.date | None  # from Git
     changed: dt.date | None  # newest of Git date and publication: for "recently changed" and the feed
     edit_url: str
+    apply_url: str = ""  # apply.url / source when safe to link (http, https), else ""
+    source_url: str = ""
+    applies: list[str] = field(default_factory=list)  # company regions this applies to (site filter)
     replaced_by: list[Link] = field(default_factory=list)
     replaces: list[Link] = field(default_factory=list)
     related: list[Link] = field(default_factory=list)
@@ -140,6 +159,7 @@ class IssueView:  # internal profile only
     closed: bool
     overdue: bool
     days_overdue: int | None
+    due_this_week: bool  # open, due within WEEK_DAYS days (not yet overdue)
     policies: list[Link]
     faqs: list[Link]
     edit_url: str
@@ -158,8 +178,9 @@ def policy_views(policies: list[Policy], faqs: list[Faq], *, today: dt.date, git
     views: dict[str, PolicyView] = {}
     for p in published:
         status = p.status_on(today)
-        deadline = p.apply.deadline if p.apply else None
-        state, days = deadline_state(deadline, today)
+        deadline = p.apply.deadline_date if p.apply else None  # rolling deadlines (常年受理) have no date
+        deadline_text = (p.apply.rolling or "") if p.apply else ""
+        state, days = deadline_state(deadline, today, deadline_text)
         updated = git.updated.get(p.relpath)
         views[p.id] = PolicyView(
             id=p.id, title=p.display_title, page=policy_page(p.id), relpath=p.relpath,
@@ -168,8 +189,9 @@ def policy_views(policies: list[Policy], faqs: list[Faq], *, today: dt.date, git
             expires=p.expires, status=status, status_label=POLICY_STATUS_LABEL.get(status, status),
             current=p.is_current(today), categories=list(p.categories), enterprise_types=list(p.enterprise_types),
             support=list(p.support), keywords=list(p.keywords), summary=p.summary or "",
-            apply={**dict.fromkeys(APPLY_KEYS), **(p.apply.model_dump(exclude_none=True) if p.apply else {})},
-            deadline=deadline,
+            apply={**dict.fromkeys(APPLY_KEYS), **(p.apply.model_dump(exclude_none=True, warnings=False) if p.apply else {})},
+            deadline=deadline, deadline_text=deadline_text,
+            apply_url=safe_url(p.apply.url if p.apply else None), source_url=safe_url(p.source),
             deadline_state=state, days_left=days, days_left_text=days_left_text(days), source=p.source or "",
             body=p.body.strip(), updated=updated,
             changed=max([d for d in (updated, p.published) if d], default=None),
@@ -258,6 +280,7 @@ def issue_views(issues: list[Issue], policies: dict[str, PolicyView], faqs: list
             id=i.id, page=issue_page(i.id), title=i.display_title, record=i,
             status_label=ISSUE_STATUS_LABEL.get(i.status or "", i.status or "未填写"), closed=i.is_closed,
             overdue=overdue, days_overdue=(today - i.due).days if overdue else None,
+            due_this_week=bool(i.due and not i.is_closed and not overdue and 0 <= (i.due - today).days <= WEEK_DAYS),
             policies=[Link(policies[p].title, policies[p].page) for p in i.policies if p in policies],
             faqs=[Link(faq_by_id[f].question, faq_by_id[f].page, anchor=f) for f in i.faq if f in faq_by_id],
             edit_url=edit_url(edit_base, git, i.relpath), updated=git.updated.get(i.relpath)))

@@ -1,7 +1,9 @@
 /* Policy catalogue: filter and sort the table in the browser (no server, no libraries).
-   Without JavaScript the full table still shows; the filter form stays hidden. */
-(function () {
-  "use strict";
+   Without JavaScript the full table still shows; the filter form stays hidden. An ES module:
+   states come from countdown.js, computed for the reader's today. */
+import { applyCountdowns } from "./countdown.js";
+
+{
 
   function values(row, key) {
     var raw = row.getAttribute("data-" + key) || "";
@@ -13,6 +15,7 @@
     var form = document.getElementById("pkb-filters");
     if (!table || !form || form.getAttribute("data-ready")) return;
     form.setAttribute("data-ready", "1");
+    applyCountdowns(table);
     form.hidden = false;
     var body = table.tBodies[0];
     var rows = Array.prototype.slice.call(body.rows);
@@ -22,13 +25,28 @@
     var count = form.querySelector("[data-count]");
     var empty = document.querySelector("[data-empty]");
 
+    // The application states were recomputed for today: rebuild the status choices and counts.
+    var statusSelect = form.querySelector("select[data-filter=status]");
+    if (statusSelect) {
+      var order = ["即将截止", "申报中", "常年受理", "未设截止日期", "申报已截止"], tally = {};
+      rows.forEach(function (r) { var s = r.getAttribute("data-status"); tally[s] = (tally[s] || 0) + 1; });
+      while (statusSelect.options.length > 1) statusSelect.remove(1);
+      order.filter(function (s) { return tally[s]; }).forEach(function (s) {
+        var o = document.createElement("option");
+        o.value = s;
+        o.textContent = s + "（" + tally[s] + "）";
+        statusSelect.appendChild(o);
+      });
+    }
+
     // Entry points on the home page link here with ?categories=…&region=…
     var params = new URLSearchParams(window.location.search);
     selects.forEach(function (s) {
       var v = params.get(s.getAttribute("data-filter"));
       if (v && Array.prototype.some.call(s.options, function (o) { return o.value === v; })) s.value = v;
     });
-    if (params.get("text")) text.value = params.get("text");
+    // The home page's search box falls back to this page with ?q= when the site has no search page.
+    if (params.get("text") || params.get("q")) text.value = params.get("text") || params.get("q");
     if (params.get("sort")) sort.value = params.get("sort");
 
     function sortKey(row, field) {
@@ -80,4 +98,4 @@
   } else {
     document.addEventListener("DOMContentLoaded", initCatalogue);
   }
-})();
+}
