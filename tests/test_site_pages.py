@@ -170,18 +170,16 @@ def test_pages_carry_dates_and_the_build_date(public):
     assert 'data-deadline="2026-03-15"' in cat and "数据更新于 2026-03-01" in cat
 
 
-def _search_docs(site) -> list[dict]:
-    """Every record the site's static search index shows (policykb/site/sitesearch)."""
-    manifest = json.loads((site / "search" / "manifest.json").read_text(encoding="utf-8"))
-    folder = site / "search" / manifest["dir"]
-    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.json"))]
+def _search_docs(site):
+    """What the site search shows for each record (policykb/site/sitesearch, search/d/<generation>/)."""
+    m = json.loads(_page(site, "search/manifest.json"))
+    return [json.loads(_page(site, f"search/{m['dir']}{i}.json")) for i in range(m["n"])]
 
 
 def test_feed_and_search_index_carry_dates_not_countdowns(public):
     feed = (public.out / "feed.xml").read_text(encoding="utf-8")
     assert "申报截止 2026-03-15" in feed and "剩余" not in feed and "即将截止" not in feed
-    docs = _search_docs(public.out)
-    text = " ".join(json.dumps(d, ensure_ascii=False) for d in docs)
+    text = " ".join(json.dumps(d, ensure_ascii=False) for d in _search_docs(public.out))  # the site search's records
     assert "2026-03-15" in text
     assert "剩余" not in text and "即将截止" not in text  # the index carries dates, not countdowns
 
@@ -222,7 +220,7 @@ def test_editor_guide_is_internal_only_public_gets_how_to_propose_a_change(publi
     assert (public.out / "contribute.html").is_file() and not (public.out / "guide.html").exists()
     home = _page(public.out, "index.html")
     assert "如何提出修改" in home and "编辑指南" not in home
-    assert not any(d["url"].startswith("guide") for d in _search_docs(public.out))
+    assert not any(d["url"].startswith("guide.html") for d in _search_docs(public.out))
     guide = PROJECT / "docs" / "editor-guide.md"
     if guide.is_file():
         assert (internal.out / "guide.html").is_file() and "编辑指南" in _page(internal.out, "index.html")

@@ -270,3 +270,15 @@ def test_large_corpora_get_more_shards_and_capped_postings(monkeypatch, tmp_path
     idf, plist = ix.postings("稳岗")
     assert len(plist) == 3 and idf == index.idf1000(6, 6)  # kept the strongest three; idf from the true df
     assert [h["id"] for h in ix.search("补贴", top=3)] == ["p5", "p4", "p3"]
+
+
+def test_a_zone_named_in_the_question_comes_first_and_aliases_name_regions(public):
+    assert ids(public, "两江稳岗返还")[0] == "liangjiang-job-retention"
+    got = ids(public, "滨海高新区稳岗返还怎么申请")
+    assert got.index("liangjiang-job-retention") > got.index("tj-job-retention")
+    ix = SiteIndex(public)
+    q = sa.analyse_query("两江稳岗返还", ix.res, (ix.docs["alias_order"], ix.docs["aliases"]))
+    assert q.zones == ["重庆市/两江新区"] and "两江" not in q.terms  # the zone's words don't also score
+    # The short name works in the 适用于 filter too.
+    assert "hitech-job-retention" not in ids(public, "稳岗返还", region="两江")
+    assert "liangjiang-job-retention" in ids(public, "稳岗返还", region="两江")

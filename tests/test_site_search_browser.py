@@ -232,6 +232,9 @@ def test_region_filter_shows_what_applies_to_a_company_there(page, tree_site):
     # The same through the interface, with the CLI's --region meaning.
     api = page.evaluate("window.policykb.search('稳岗返还', {region: '滨海高新区'})")
     assert {h["id"] for h in api} == set(got)
+    # A zone named in the question (its short name) comes first; the alias names the region.
+    assert page.evaluate("window.policykb.search('两江稳岗返还')")[0]["id"] == "liangjiang-job-retention"
+    assert "hitech-job-retention" not in [h["id"] for h in page.evaluate("window.policykb.search('稳岗返还', {region: '两江'})")]
 
 
 def test_expired_policy_has_its_badge_and_ranks_below_its_successor(page, tree_site):

@@ -26,7 +26,6 @@ from policykb.site.feed import FEED_FILE, atom_feed
 from policykb.site.generate import Figures, SiteInput, generate_docs
 from policykb.site.gitdates import read_git_info
 from policykb.site.sitesearch.index import write_index
-from policykb.site.sitesearch.page import write_search_page
 
 PROFILES = ("public", "internal")
 CONFIG_FILE = PROJECT_ROOT / "mkdocs.yml"
@@ -216,7 +215,6 @@ def build_site(content_dir, out: Path | None = None, *, profile: str = "public",
                     issues=content.issues if internal else [],
                     editor_guide=EDITOR_GUIDE if EDITOR_GUIDE.is_file() else None, build_date=today)
     generated = generate_docs(inp, docs)
-    write_search_page(docs, content, internal=internal)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=out.parent))
     tmp.chmod(0o755)  # mkdtemp's 0700 would hide the site from a web server
     try:

@@ -24,6 +24,8 @@ from policykb.content.models import Issue
 from policykb.ledger.stats import FIGURES, RATES, format_figure
 from policykb.site import charts
 from policykb.site.gitdates import GitInfo
+from policykb.site.sitesearch.page import write_search_page
+from policykb.content import regions
 from policykb.site.sanitise import body_html, html_text, md_text
 from policykb.site.views import (
     NO_CATEGORY,
@@ -260,6 +262,7 @@ def generate_docs(inp: SiteInput, docs: Path) -> dict:
         (docs / "guide.md").write_text(inp.editor_guide.read_text(encoding="utf-8"), encoding="utf-8")
         nav.append({"编辑指南": "guide.md"})
 
+    write_search_page(docs, content, internal=internal)  # the site search's results page (sitesearch)
     # Home: search first, then deadlines, newest and changed, entry points.
     soon = sorted((v for v in current if v.days_left is not None and 0 <= v.days_left <= SOON_DAYS),
                   key=lambda v: (v.deadline, v.id))

@@ -12,7 +12,7 @@ const ROOT = new URL("search/", BASE);
 const TOKEN = /[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[0-9a-z]+/g;
 const A_NOT_A = /([\u4e00-\u9fff])[不没]\1/g;
 const WORD = 2, SYNONYM = 1, MAX_QUERY_TERMS = 60, HOMOPHONE_MAX = 6;
-const LINK_NUM = 7, LINK_DEN = 20;
+const LINK_NUM = 7, LINK_DEN = 20, ZONE_NUM = 3, ZONE_DEN = 10;
 const STATUS_NAME = { e: "effective", x: "expired", r: "repealed", d: "draft" };
 const TYPE_CODE = { policy: "p", faq: "f", issue: "i" };
 const TYPE_LABEL = { policy: "政策", faq: "问答", issue: "诉求" };
@@ -118,9 +118,40 @@ function addTerm(terms, t, w) {
   if ((terms.get(t) || 0) < w) terms.set(t, w);
 }
 
-function analyseQuery(question, res) {
-  let norm = normalise(question, res);
+const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+// Region names in the question (analysis.zones_in): longest first, cut out of the question.
+function zonesIn(norm, docs) {
+  const names = docs.alias_order || [];
+  if (!names.length) return [[], norm];
+  if (!docs._zoneRe) docs._zoneRe = new RegExp(names.map(escapeRe).join("|"), "g");
+  const paths = [];
+  let out = "", pos = 0, m;
+  docs._zoneRe.lastIndex = 0;
+  while ((m = docs._zoneRe.exec(norm))) {
+    for (const p of docs.aliases[m[0]]) if (!paths.includes(p)) paths.push(p);
+    out += norm.slice(pos, m.index) + "，";
+    pos = m.index + m[0].length;
+  }
+  return [paths, out + norm.slice(pos)];
+}
+
+const fixTypos = (norm, res) => {
   for (const [wrong, right] of res.typos) norm = norm.split(wrong).join(right);
+  return norm;
+};
+
+function analyseQuery(question, res, docs) {
+  let norm0 = normalise(question, res);
+  let zones = [];
+  if (docs) {
+    const [found, rest] = zonesIn(norm0, docs);
+    if (found.length && textTerms(fixTypos(rest, res), res).length) {
+      zones = found;
+      norm0 = rest;
+    }
+  }
+  const norm = fixTypos(norm0, res);
   const ps = pieces(norm, res);
   const terms = new Map();
   for (const p of ps) for (const t of pieceTerms(p, res)) addTerm(terms, t, WORD);
@@ -135,7 +166,7 @@ function analyseQuery(question, res) {
       for (const t of textTerms(alt, res)) addTerm(terms, t, SYNONYM);
     }
   }
-  return { normalized: norm, pieces: ps, terms };
+  return { normalized: norm, pieces: ps, terms, zones };
 }
 
 function finalTerms(q) {
@@ -251,7 +282,9 @@ function regionLevels(r) {
   return ps.map((_, i) => ps.slice(0, i + 1).join("/"));
 }
 
-function resolveRegion(wanted, known) {
+function resolveRegion(wanted, known, table) {
+  const key = (wanted || "").trim().toLowerCase();
+  if (table && key && Object.prototype.hasOwnProperty.call(table, key)) return new Set(table[key]);
   const w = regionPath(wanted);
   const prefixes = new Set();
   for (const k of known) for (const lv of regionLevels(k)) prefixes.add(lv);
@@ -287,7 +320,7 @@ function statusOf(st, row, today) {
 async function ranked(question, opts = {}) {
   const st = await load();
   const top = opts.top || 10;
-  const q = analyseQuery(question, st.res);
+  const q = analyseQuery(question, st.res, st.docs);
   let terms = finalTerms(q);
   await loadShards(st, terms.map(([t]) => t));
   const hasUnknown = q.pieces.some((p) => {
@@ -316,7 +349,14 @@ async function ranked(question, opts = {}) {
   const today = todayDays();
   const docs = st.docs;
   const wantType = TYPE_CODE[opts.type || ""];
-  const company = opts.region ? resolveRegion(opts.region, docs.regions) : null;
+  const company = opts.region ? resolveRegion(opts.region, docs.regions, docs.aliases) : null;
+  if (q.zones.length) {
+    const zoneSet = new Set(q.zones);
+    for (const [row, s] of base) {
+      const ix = docs.region[row];
+      if (ix >= 0 && !appliesTo(docs.regions[ix], zoneSet)) base.set(row, Math.floor((s * ZONE_NUM) / ZONE_DEN));
+    }
+  }
   const passes = (row) => {
     if (wantType && docs.type[row] !== wantType) return false;
     const s = statusOf(st, row, today);
@@ -516,7 +556,7 @@ function initPage() {
 
 window.policykb = Object.assign(window.policykb || {}, { search });
 // For tests and tools: the analysis and raw ranking, to compare with the Python reference.
-window.policykb._site = { analyse: async (q) => analyseQuery(q, (await load()).res),
+window.policykb._site = { analyse: async (q) => { const st = await load(); return analyseQuery(q, st.res, st.docs); },
   rank: async (q, o) => { const r = await ranked(q, o); return { order: r.order, ms: r.ms }; } };
 
 if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", initPage);

@@ -13,7 +13,7 @@ corpus (query.py / search.js).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from policykb.search import analysis as shared
@@ -193,6 +193,7 @@ class Query:
     normalized: str
     pieces: list[str]
     terms: dict[str, int]  # term -> integer weight, in order
+    zones: list[str] = field(default_factory=list)  # region paths the question names
 
     def add(self, term: str, weight: int) -> None:
         if self.terms.get(term, 0) < weight:
@@ -205,10 +206,42 @@ def fix_typos(norm: str, res: Resources) -> str:
     return norm
 
 
-def analyse_query(question: str, res: Resources) -> Query:
-    norm = fix_typos(normalise(question, res), res)
+def zone_pattern(names: list[str]) -> re.Pattern | None:
+    """Region names, longest first (the order index.py writes them in, which search.js uses too)."""
+    return re.compile("|".join(map(re.escape, names))) if names else None
+
+
+def zones_in(norm: str, names: list[str], table: dict[str, list[str]]) -> tuple[list[str], str]:
+    """(region paths the question names, the question with those names cut out), as the
+    matcher does (policykb.search.matcher.zones_in): the zone's words then don't also score."""
+    pat = zone_pattern(names)
+    if pat is None:
+        return [], norm
+    paths: list[str] = []
+    out, pos = [], 0
+    for m in pat.finditer(norm):
+        for p in table[m.group(0)]:
+            if p not in paths:
+                paths.append(p)
+        out.append(norm[pos:m.start()] + "，")
+        pos = m.end()
+    out.append(norm[pos:])
+    return sorted(paths), "".join(out)
+
+
+def analyse_query(question: str, res: Resources, zones: tuple[list[str], dict] | None = None) -> Query:
+    """`zones`: (names, table) of the index; a question naming a zone gets q.zones set and the
+    names taken out (unless nothing else is left)."""
+    norm0 = normalise(question, res)
+    found: list[str] = []
+    if zones:
+        found, rest = zones_in(norm0, *zones)
+        if found and not text_terms(fix_typos(rest, res), res):
+            found, rest = [], norm0  # the question is only a zone's name: search for it
+        norm0 = rest
+    norm = fix_typos(norm0, res)
     ps = pieces(norm, res)
-    q = Query(norm, ps, {})
+    q = Query(norm, ps, {}, found)
     for p in ps:
         for t in piece_terms(p, res):
             q.add(t, WORD)

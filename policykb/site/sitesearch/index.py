@@ -260,6 +260,11 @@ def write_index(content, site: Path, *, internal: bool) -> dict:
                      for k, r in enumerate(recs) if any(s in row for s in r.superseded_by)},
             "links": {str(k): [row[s] for s in r.links if s in row] for k, r in enumerate(recs)
                       if any(s in row for s in r.links)}}
+    # Region names as companies use them (taxonomy `regions:` aliases, short names), for the
+    # 适用于 filter and for zones named in a question; longest name first.
+    table = regions.alias_table(getattr(content, "taxonomy", None), [r.region for r in recs if r.region])
+    docs["aliases"] = table
+    docs["alias_order"] = sorted(table, key=lambda n: (-len(n), n))
     docs_data = _json(docs)
     res_data = _json(res.as_json())
     py_data = _json(res.readings_json())

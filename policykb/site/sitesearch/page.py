@@ -33,7 +33,7 @@ title: 搜索
 hide: [navigation, toc]
 ---
 
-# 搜索政策和常见问题
+# 搜索
 
 <div id="pkb-search" class="pkb-search-page" markdown="0">
 <form class="pkb-search-form" action="" method="get" role="search" hidden>

@@ -13,6 +13,9 @@ from policykb.site.sitesearch import analysis as sa
 from policykb.site.sitesearch.index import DIR, EPOCH, idf1000
 
 LINK_NUM, LINK_DEN = 7, 20  # a FAQ and the policies it cites gain 7/20 of the best linked score
+# A question naming a zone: records of other zones keep 3/10 of their score (the matcher's
+# OTHER_ZONE_PRIOR), so what applies there comes first.
+ZONE_NUM, ZONE_DEN = 3, 10
 TYPE_NAME = {"p": "policy", "f": "faq", "i": "issue"}
 STATUS_NAME = {"e": "effective", "x": "expired", "r": "repealed", "d": "draft"}
 
@@ -111,7 +114,7 @@ class SiteIndex:
     def ranked(self, question: str, *, top: int = 10, type: str | None = None, region: str | None = None,
                include_expired: bool = False, today: dt.date | None = None) -> list[tuple[int, int]]:
         """[(row, integer score)] best first."""
-        q = sa.analyse_query(question, self.res)
+        q = sa.analyse_query(question, self.res, (self.docs.get("alias_order", []), self.docs.get("aliases", {})))
         terms = sa.final_terms(q)
         for t, _ in terms:
             self.postings(t)
@@ -135,7 +138,14 @@ class SiteIndex:
         want_type = {"policy": "p", "faq": "f", "issue": "i"}.get(type or "", None)
         company = None
         if region:
-            company = regions.resolve(region, self.docs["regions"])
+            company = regions.resolve(region, self.docs["regions"], self.docs.get("aliases"))
+        if q.zones:
+            zone_set = set(q.zones)
+            rg = self.docs["region"]
+            for r in base:
+                ix = rg[r]
+                if ix >= 0 and not regions.applies_to(self.docs["regions"][ix], zone_set):
+                    base[r] = base[r] * ZONE_NUM // ZONE_DEN
 
         def passes(row: int) -> bool:
             if want_type and types[row] != want_type:
