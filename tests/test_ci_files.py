@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import yaml
-
 from conftest import PROJECT, git, write_tree
 
 WORKFLOWS = [".github/workflows/content.yml", ".gitea/workflows/content.yml", ".forgejo/workflows/content.yml"]

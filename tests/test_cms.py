@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import PROJECT, git, run_policykb, write_tree
+
 from policykb.content.loader import load_content
 from policykb.content.models import KNOWN_FIELDS, Apply, Review
 from policykb.content.taxonomy import Taxonomy

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import git, run_policykb, write_tree
 
 TODAY = "2026-06-01"
@@ -216,7 +215,7 @@ def test_output_file_is_written_whole(repo, tmp_path):
     r = run_policykb("diff", "main", "--content", repo / "content", "--today", TODAY, "--output", out)
     assert r.returncode == 0 and r.stdout == ""
     assert out.read_text(encoding="utf-8").startswith("## 内容改动摘要")
-    assert not list(out.parent.glob(".*.tmp"))
+    assert not list(out.parent.glob(".*.pkbtmp"))
 
 
 def test_a_large_change_is_cut_to_fit_a_comment(git_repo):

@@ -11,8 +11,8 @@ import re
 
 import jsonschema
 import pytest
-
 from conftest import BUNDLED, NCP, run_policykb
+
 from policykb.content.files import iter_record_files
 from policykb.content.loader import _split_front_matter, load_content, parse_yaml
 from policykb.content.models import KNOWN_FIELDS, MODELS, Record
@@ -63,7 +63,9 @@ def test_every_record_passes_its_schema(root):
 
 
 @pytest.mark.parametrize("text,ok", [("categories: [科技创新, 本区特色]\n", True), ("categories: 科技创新\n", False),
-                                     ("support: [资金补贴, '']\n", False), ("support: [资金补贴, 3]\n", False)])
+                                     ("support: [资金补贴, '']\n", False), ("support: [资金补贴, 3]\n", False),
+                                     ("regions:\n  天津市/滨海新区: [滨海]\n", True),
+                                     ("regions:\n  天津市/滨海新区: 滨海\n", False)])
 def test_taxonomy_schema_agrees_with_the_loader(make_tree, text, ok):
     root = make_tree({"taxonomy.yml": text, "policies/p.md": "---\ntitle: 甲\n---\n正文\n"})
     loader_ok = not [d for d in load_content(root).diagnostics if d.path.endswith("taxonomy.yml")]
@@ -88,6 +90,9 @@ def test_schema_lists_every_model_key_and_the_taxonomy():
     assert policy["properties"]["categories"]["items"]["enum"] == ["科技创新", "新增的类别"]
     assert policy["properties"]["expires"]["format"] == "date"
     assert policy["properties"]["review"]["properties"]["last_reviewed"]["format"] == "date"
+    deadline = policy["properties"]["apply"]["properties"]["deadline"]
+    v = jsonschema.Draft7Validator(deadline, format_checker=jsonschema.FormatChecker())
+    assert [v.is_valid(x) for x in ("2026-09-30", "常年受理", None, "2026-02-30", 20260930)] == [True, True, True, False, False]
     assert None in policy["properties"]["status"]["enum"] and "repealed" in policy["properties"]["status"]["enum"]
     issue = schemas["issue.schema.json"]
     assert issue["required"] == ["title", "received", "category", "status"]
@@ -147,6 +152,8 @@ FAULTS = [
     ("policy", "enterprise_types: [高新技术企业]", "enterprise_types: [大企业]", "unknown-term"),
     ("policy", "expires: 2027-12-31", "expires: 2027-12-31\nstatus: valid", "bad-value"),
     ("policy", "every: 6m", "every: 半年", "bad-period"),
+    ("policy", "deadline: 2026-09-30", "deadline: 2026-09-31", "bad-date"),
+    ("policy", "deadline: 2026-09-30", "deadline: 20260930", "bad-date"),
     ("policy", "source: https://example.gov.cn/a.html", "source: 见区政府网站", "bad-url"),
     ("policy", "apply:\n  deadline: 2026-09-30", "apply: 现场申报", "wrong-type"),
     ("policy", "summary: 要点", "summary: {a: 1}", "wrong-type"),

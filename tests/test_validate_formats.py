@@ -64,8 +64,8 @@ def test_github_escapes_newlines_and_percent():
     from policykb.cli.ci_formats import github_annotations
     from policykb.content.diagnostics import Diagnostic
 
-    [line] = github_annotations([Diagnostic("a,b:c.md", 3, "info", "x", "100% 对\n第二行")])
-    assert line == "::notice file=a%2Cb%3Ac.md,line=3,title=x::100%25 对%0A第二行"
+    [line] = github_annotations([Diagnostic("a,b:c.md", 3, "info", "missing-recommended", "100% 对\n第二行")])
+    assert line == "::notice file=a%2Cb%3Ac.md,line=3,title=missing-recommended::100%25 对%0A第二行"
 
 
 def test_gitlab_code_quality_report(make_tree, tmp_path):
@@ -83,7 +83,7 @@ def test_gitlab_code_quality_report(make_tree, tmp_path):
     assert "科技创心" in term["description"]
     assert all(set(i) >= {"description", "check_name", "fingerprint", "severity", "location"} for i in report)
     assert len({i["fingerprint"] for i in report}) == len(report)
-    assert not list(out.parent.glob(".*.tmp"))
+    assert not list(out.parent.glob(".*.pkbtmp"))
     # to stdout: nothing but the JSON (the summary goes to stderr)
     r = run_policykb("validate", "--content", root, "--today", TODAY, "--format", "gitlab")
     assert json.loads(r.stdout) == report and "检查了 3 个文件" in r.stderr

@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import os
 import sys
 import tempfile
 from pathlib import Path
@@ -147,11 +146,11 @@ def diff_cmd(base, head, content_dir, as_json, today, no_pages, output):
         fail(str(e))
     text = _as_json(d) if as_json else render_markdown(d)
     if output:
+        from policykb import fsio
+
         target = Path(output)
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, target)
+        fsio.write_atomic(target, text)
     else:
         click.echo(text, nl=False)
     sys.exit(EXIT_OK)

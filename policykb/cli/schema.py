@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 from pathlib import Path
@@ -25,11 +24,11 @@ def _taxonomy(content_dir: str):
     return tax, diags
 
 
-def _write(path: Path, text: str) -> None:
+def _write(path: Path, text: str, *, exclusive: bool = False) -> None:
+    from policykb import fsio
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    fsio.write_atomic(path, text, exclusive=exclusive)
 
 
 @click.command("schema")
@@ -76,6 +75,9 @@ def new_cmd(kind, record_id, content_dir, title, sub_dir):
             if path.stem == record_id:
                 fail(f"id “{record_id}” 已被 {root / rel} 使用。id 在整个内容目录中必须唯一，请换一个。")
     target = root / FOLDER[kind] / sub_dir / f"{record_id}.md"
-    _write(target, scaffold(kind, tax, title))
+    try:
+        _write(target, scaffold(kind, tax, title), exclusive=True)
+    except FileExistsError:
+        fail(f"{target} 已存在，没有覆盖。请换一个 id，或直接编辑这个文件。")
     click.echo(f"已新建 {target}。填好字段后运行 policykb validate --strict 检查。")
     sys.exit(EXIT_OK)

@@ -4,7 +4,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -35,8 +34,8 @@ def summary_line(files: int, counts: dict) -> str:
 
 
 def _ci_report(diags, fmt: str, output: str | None) -> dict:
-    """Annotations (github) or a Code Quality report (gitlab); the report goes to a file
-    through a temporary file and a rename, so a reader never sees half of it."""
+    """Annotations (github) or a Code Quality report (gitlab); a report file is written
+    atomically, so a reader never sees half of it."""
     from policykb.cli.ci_formats import github_annotations, gitlab_report_json
 
     counts = {s: sum(1 for d in diags if d.severity == s) for s in (ERROR, WARNING, INFO)}
@@ -48,11 +47,11 @@ def _ci_report(diags, fmt: str, output: str | None) -> dict:
     if not output:
         click.echo(report, nl=False)
         return counts
+    from policykb import fsio
+
     target = Path(output)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    tmp.write_text(report, encoding="utf-8")
-    os.replace(tmp, target)
+    fsio.write_atomic(target, report)
     print_diagnostics(diags)
     return counts
 

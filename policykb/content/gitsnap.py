@@ -10,15 +10,19 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-
-class GitError(Exception):
-    """Git could not answer (not a repository, unknown revision); the message is Chinese."""
+from policykb import gitutil
+from policykb.gitutil import GitError  # noqa: F401 (the one Git error type; re-exported)
 
 
 def _git(cwd: Path, *args: str, input: bytes | None = None) -> bytes:
+    """Like gitutil.run, but bytes in and out (blobs are not necessarily text)."""
     try:
         out = subprocess.run(["git", "-c", "core.quotepath=off", "-C", str(cwd), *args], input=input,
-                             capture_output=True, timeout=120)
+                             capture_output=True, timeout=gitutil.TIMEOUT * 2)
+    except FileNotFoundError:
+        raise GitError("找不到 git 命令。请先安装 Git。") from None
+    except subprocess.TimeoutExpired:
+        raise GitError(f"git {args[0]} 超过 {gitutil.TIMEOUT * 2} 秒没有结束，已停止。") from None
     except OSError as e:
         raise GitError(f"无法运行 git（{e.strerror or e}）。请先安装 Git。") from e
     if out.returncode != 0:
@@ -73,7 +77,7 @@ def extract_tree(loc: Location, commit: str, dest: Path) -> int:
     if entries:
         data = _git(loc.toplevel, "cat-file", "--batch", input="".join(f"{sha}\n" for sha, _ in entries).encode())
         pos = 0
-        for sha, rel in entries:
+        for _sha, rel in entries:
             header_end = data.index(b"\n", pos)
             size = int(data[pos:header_end].split()[2])
             blob = data[header_end + 1: header_end + 1 + size]

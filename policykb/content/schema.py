@@ -15,7 +15,7 @@ from policykb.content.diff import FIELD_LABEL
 from policykb.content.loader import ID_PATTERN
 from policykb.content.models import MODELS, PERIOD, REQUIRED, Record
 from policykb.content.statuses import ISSUE_STATUS_LABEL, POLICY_STATUS_LABEL
-from policykb.content.taxonomy import FIELD_VOCABULARY, Taxonomy
+from policykb.content.taxonomy import FIELD_VOCABULARY, REGIONS_KEY, Taxonomy
 
 DRAFT = "https://json-schema.org/draft-07/schema#"  # what VS Code's YAML extension reads best
 ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
@@ -51,6 +51,11 @@ def _field_schema(kind: str, name: str, info, taxonomy: Taxonomy, label_key: str
     ann = info.annotation
     if models._date in funcs:
         out = {"type": "string", "format": "date", "pattern": ISO_DATE}
+    elif getattr(models, "_deadline", None) in funcs:
+        # a date, or the text of a rolling scheme (常年受理); a text shaped like a date must be one
+        out = {"anyOf": [{"type": "string", "format": "date", "pattern": ISO_DATE},
+                         {"type": "string", "pattern": r"\S", "not": {"pattern": ISO_DATE}}],
+               "description": "YYYY-MM-DD；没有固定截止日期时写文字，例如 常年受理"}
     elif models._text_list in funcs:
         item: dict = dict(TEXT)
         vocab = FIELD_VOCABULARY.get((kind, name))
@@ -137,11 +142,13 @@ def taxonomy_schema() -> dict:
     """content/taxonomy.yml: vocabulary name -> list of non-empty terms (a .yml file, so VS Code's
     YAML extension checks it as you type)."""
     terms = {"type": "array", "items": {"type": "string", "pattern": r"\S"}}
+    props = {name: {**terms, "title": title} for name, title in
+             (("categories", "政策类别"), ("enterprise_types", "企业类型"), ("support", "支持方式"),
+              ("issue_categories", "诉求类别"))}
+    props[REGIONS_KEY] = {"type": "object", "title": "地区别名", "additionalProperties": terms,
+                          "description": "地区路径: [简称, 别称]，例如 天津市/滨海新区/滨海高新区: [高新区]"}
     return {"$schema": DRAFT, "$id": "https://policykb.invalid/schemas/taxonomy.schema.json", "title": "分类表",
-            "type": "object", "additionalProperties": terms,
-            "properties": {name: {**terms, "title": title} for name, title in
-                           (("categories", "政策类别"), ("enterprise_types", "企业类型"), ("support", "支持方式"),
-                            ("issue_categories", "诉求类别"))}}
+            "type": "object", "additionalProperties": terms, "properties": props}
 
 
 def all_schemas(taxonomy: Taxonomy | None = None) -> dict[str, dict]:

@@ -1,6 +1,6 @@
 """Which pages of the public site a content change touches.
 
-Both sides are rendered with the site's own page generator (no MkDocs run, so this takes a
+Both sides are rendered with the site's own page generator and its public view (no MkDocs run, so this takes a
 fraction of a build) for the same day, and the generated Markdown pages are compared: a page
 listed here is one whose text differs, not a guess from the record's id.
 """
@@ -25,8 +25,8 @@ def _render(full: Content, today: dt.date, work: Path, name: str) -> dict[str, s
     figures = figures_of(full.issues, full.taxonomy, today, "public")
     content = full.public()
     config = read_config(CONFIG_FILE) if CONFIG_FILE.is_file() else {}
-    inp = SiteInput(content=content, profile="public", today=today, site_name=config.get("site_name", "惠企政策"),
-                    git=GitInfo(), figures=figures)
+    inp = SiteInput(content=content, profile="public", today=today,
+                    site_name=config.get("site_name", "惠企政策"), git=GitInfo(), figures=figures, build_date=today)
     docs = work / name
     generate_docs(inp, docs)
     out = {}
