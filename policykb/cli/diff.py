@@ -119,8 +119,7 @@ def compute_diff(content_dir: str, base: str, head: str | None, today: dt.date, 
         d = diff_content(old, new, today=today, base=f"{base}（{short(loc, base_commit)}）", head=label_head)
         if pages:
             from policykb.site.pagediff import changed_pages
-            d.pages = changed_pages(load_content(old_root, include_issues=False), old_root,
-                                    load_content(new_root, include_issues=False), new_root, today)
+            d.pages = changed_pages(old, new, today)
     return d
 
 

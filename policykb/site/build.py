@@ -72,13 +72,6 @@ def figures_of(issues, taxonomy, today: dt.date, profile: str) -> Figures:
     return fig
 
 
-def public_view(content: Content) -> Content:
-    """The tree without problem records (`Content.public()` where the loader offers it)."""
-    if hasattr(content, "public"):
-        return content.public()
-    return dataclasses.replace(content, issues=[], include_issues=False)
-
-
 STALE_AFTER = 600  # seconds: a leftover build folder with no live owner this old is removed
 
 
@@ -214,7 +207,7 @@ def build_site(content_dir, out: Path | None = None, *, profile: str = "public",
         n = sum(1 for d in diags if d.severity == ERROR)
         raise BuildError(f"内容有 {n} 处错误，网站未生成。请先修正上面列出的问题。", diags)
     figures = figures_of(full.issues, full.taxonomy, today, profile)
-    content = full if internal else public_view(full)
+    content = full if internal else full.public()
     notices: list[str] = []
     clean_stale(out)
 

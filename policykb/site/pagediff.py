@@ -13,15 +13,16 @@ from pathlib import Path
 import yaml
 
 from policykb.content.loader import Content
-from policykb.site.build import CONFIG_FILE, _figures, read_config
+from policykb.site.build import CONFIG_FILE, figures_of, read_config
 from policykb.site.generate import SiteInput, generate_docs
 from policykb.site.gitdates import GitInfo
 
 _SKIP = ("assets/",)
 
 
-def _render(content: Content, root: Path, today: dt.date, work: Path, name: str) -> dict[str, str]:
-    figures, _ = _figures(root, today, "public", content.taxonomy)
+def _render(full: Content, today: dt.date, work: Path, name: str) -> dict[str, str]:
+    figures = figures_of(full.issues, full.taxonomy, today, "public")
+    content = full.public()
     config = read_config(CONFIG_FILE) if CONFIG_FILE.is_file() else {}
     inp = SiteInput(content=content, profile="public", today=today, site_name=config.get("site_name", "惠企政策"),
                     git=GitInfo(), figures=figures)
@@ -45,13 +46,14 @@ def _title(text: str) -> str:
     return ""
 
 
-def changed_pages(old: Content, old_root: Path, new: Content, new_root: Path, today: dt.date) -> list[dict]:
+def changed_pages(old: Content, new: Content, today: dt.date) -> list[dict]:
     """[{page: "policies/x.html", title, change: added|removed|changed}] on the public site.
 
-    `old`/`new` must be public loads (include_issues=False); the roots give the figures."""
+    `old`/`new` are whole loads (problem records included: the figures page counts them);
+    the pages are rendered from their public views."""
     with tempfile.TemporaryDirectory(prefix="policykb-pagediff-") as tmp:
-        a = _render(old, Path(old_root), today, Path(tmp), "old")
-        b = _render(new, Path(new_root), today, Path(tmp), "new")
+        a = _render(old, today, Path(tmp), "old")
+        b = _render(new, today, Path(tmp), "new")
     out = []
     for rel in sorted(set(a) | set(b)):
         if a.get(rel) == b.get(rel):
