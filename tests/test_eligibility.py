@@ -64,6 +64,8 @@ def run(r, profile, known=("天津市/滨海新区/滨海高新区",)):
     ("industry", "not_in", ["批发和零售", "房地产"], ["工业制造", "房地产"], "unmet"),
     ("vat_payer", "==", "小规模纳税人", "小规模纳税人", "met"),
     ("vat_payer", "!=", "小规模纳税人", "小规模纳税人", "unmet"),
+    ("own_ip", "==", "true", True, "met"),  # as the CMS writes a form value
+    ("industry", "in", "工业制造、软件和信息技术服务", "工业制造", "met"),
 ])
 def test_condition_table(field, op, want, have, verdict):
     profile = {"region": "滨海高新区"} | ({field: have} if have is not None else {})

@@ -101,6 +101,8 @@ def coerce(spec: FieldSpec, raw, *, condition: bool = True):
     if t == "bool":
         if isinstance(raw, bool):
             return raw, None
+        if isinstance(raw, str) and raw.strip().lower() in ("true", "false", "是", "否"):
+            return raw.strip().lower() in ("true", "是"), None  # as a form (the CMS) writes it
         return None, ("type", "应为 true 或 false")
     if t in ("number", "years"):
         if t == "years" and not condition:  # a profile may give the start date instead
@@ -132,6 +134,8 @@ def coerce(spec: FieldSpec, raw, *, condition: bool = True):
         except ValueError:
             return None, ("type", "应为日期，写成 YYYY-MM-DD")
     if t == "enum":
+        if isinstance(raw, str):  # 工业制造、软件和信息技术服务 as one text (a form field)
+            raw = [x for x in re.split(r"[,，、]", raw) if x.strip()]
         items = raw if isinstance(raw, list) else [raw]
         if not items or not all(isinstance(x, (str, int, float)) and not isinstance(x, bool) for x in items):
             return None, ("type", f"应为可选值之一（{'、'.join(spec.values)}）")

@@ -225,7 +225,7 @@ class Policy(Record):
     apply: Optional[Apply] = None
     source: Text = None
     review: Optional[Review] = None
-    eligibility: list[Condition] = []  # project addition: machine-readable conditions
+    eligibility: Annotated[list[Condition], BeforeValidator(lambda v: [] if v is None else v)] = []  # project addition: machine-readable conditions; an empty key means none
 
     def status_on(self, today: dt.date) -> str:
         """Status on `today` (dates win over an outdated `status`; see statuses.policy_status)."""
