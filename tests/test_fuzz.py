@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import BUNDLED
 
 SAMPLES = ["policies/zone/zone-tech-upgrade-2025.md", "faq/faq-broadband-unstable.md", "taxonomy.yml",

@@ -6,8 +6,8 @@ import datetime as dt
 import random
 
 import pytest
-
 from conftest import BUNDLED, write_tree
+
 from policykb.content.loader import load_content
 from policykb.site.gitdates import GitInfo
 from policykb.site.views import policy_views

@@ -10,8 +10,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from conftest import write_tree
+
 from policykb.site.build import build_site
 from policykb.site.sitesearch import analysis as sa
 from policykb.site.sitesearch.query import SiteIndex, parse_shard

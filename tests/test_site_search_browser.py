@@ -5,19 +5,19 @@ from __future__ import annotations
 
 import functools
 import gzip
-import os
 import http.server
+import os
 import threading
 from pathlib import Path
 from urllib.parse import quote, urlparse
 
 import pytest
-
 from conftest import BUNDLED, NCP, PROJECT, TEST_OUTPUT, write_tree
+from test_site_search import TREE
+
 from policykb.search.eval import load_questions
 from policykb.site.build import build_site
 from policykb.site.sitesearch.query import SiteIndex
-from test_site_search import TREE
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -180,7 +180,7 @@ def test_browser_matches_the_reference_on_ncp(browser, tmp_path):
             context = browser.new_context()
             p2 = context.new_page()
             urls = []
-            p2.on("request", lambda r: urls.append(urlparse(r.url).path))
+            p2.on("request", lambda r, urls=urls: urls.append(urlparse(r.url).path))
             p2.goto(base + "index.html")
             _ready(p2)
             urls.clear()

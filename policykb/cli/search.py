@@ -71,8 +71,8 @@ def _check_region(region: str | None, root: Path, index_dir) -> None:
     """Warn (never stop) when --region names no region of the content; suggest the closest."""
     if not region:
         return
-    from policykb.search import matcher
     from policykb.content import regions
+    from policykb.search import matcher
     try:
         gen, _ = matcher.ensure_index(root, index_dir)
     except Exception:  # the match itself reports what is wrong
@@ -92,8 +92,7 @@ def _check_region(region: str | None, root: Path, index_dir) -> None:
 @index_option
 @strict_option
 def index_cmd(content_dir, index_dir, strict):
-    from policykb.search import index_store
-    from policykb.search import matcher
+    from policykb.search import index_store, matcher
     root = _check_root(content_dir)
     try:
         gen = matcher.build_index(root, index_dir, strict=strict)
@@ -160,8 +159,7 @@ def _print_hits(question: str, hits, color: bool) -> None:
 @strict_option
 @click.argument("question")
 def match_cmd(content_dir, index_dir, top, rtype, region, include_all, as_json, strict, question):
-    from policykb.search import index_store
-    from policykb.search import matcher
+    from policykb.search import index_store, matcher
     root = _check_root(content_dir)
     if question == "-":
         questions = [line.rstrip("\r\n") for line in sys.stdin]
@@ -202,8 +200,8 @@ def match_cmd(content_dir, index_dir, top, rtype, region, include_all, as_json, 
               help="site：评测网站的静态搜索（与浏览器相同的算法），并与同次运行的匹配器对比")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
 def eval_cmd(content_dir, questions_file, distractors, misses, engine, as_json):
-    from policykb.search import eval as evaluate
     from policykb.paths import SEARCH_RESOURCES
+    from policykb.search import eval as evaluate
     root = _check_root(content_dir)
     for d in distractors:
         _check_root(d)

@@ -22,8 +22,8 @@ import yaml
 
 
 def _questions(root: Path, questions_file) -> list[str]:
-    from policykb.search.eval import load_questions
     from policykb.paths import SEARCH_RESOURCES
+    from policykb.search.eval import load_questions
     qfile = Path(questions_file) if questions_file else SEARCH_RESOURCES / "eval" / "questions.yml"
     if qfile.is_file():
         qs = [q.q for q in load_questions(qfile)]
@@ -109,8 +109,8 @@ def _baseline_latency(root: Path, questions: list[str]) -> dict:
     matcher's latency reads as a ratio to a fast engine rather than to a slow one."""
     import bm25s
 
-    from policykb.search import analysis
     from policykb.content.loader import load_content
+    from policykb.search import analysis
     c = load_content(root, include_issues=False)
     texts = [f"{p.title or ''}\n{p.body}" for p in c.policies] + [f"{f.question or ''}\n{f.body}" for f in c.faqs]
     t = time.perf_counter()

@@ -24,9 +24,8 @@ from policykb.content.models import Issue
 from policykb.ledger.stats import FIGURES, RATES, format_figure
 from policykb.site import charts
 from policykb.site.gitdates import GitInfo
-from policykb.site.sitesearch.page import write_search_page
-from policykb.content import regions
 from policykb.site.sanitise import body_html, html_text, md_text
+from policykb.site.sitesearch.page import write_search_page
 from policykb.site.views import (
     NO_CATEGORY,
     ROLLING,

@@ -78,7 +78,7 @@ def _html(page: str) -> str:
 def records(content, *, internal: bool) -> list[Record]:
     """Loader records -> what the index holds. Problem records only when `internal`."""
     from policykb.search.matcher import citing_faqs
-    from policykb.site.views import category_slug, issue_page, policy_page, NO_CATEGORY
+    from policykb.site.views import NO_CATEGORY, category_slug, issue_page, policy_page
     faqs = [f for f in content.faqs if not f.draft]
     policies = [p for p in content.policies if p.status != "draft"]
     pol_by_id = {p.id: p for p in policies}
