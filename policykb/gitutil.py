@@ -14,12 +14,14 @@ class GitError(Exception):
     """A Git operation that failed (message in Chinese)."""
 
 
-def run(args: list[str], cwd: Path, *, timeout: float = TIMEOUT, check: bool = True) -> subprocess.CompletedProcess:
-    """`git -c core.quotepath=off ARGS` in `cwd`; GitError when git is missing, times out or (check) fails."""
+def run(args: list[str], cwd: Path, *, timeout: float = TIMEOUT, check: bool = True, text: bool = True,
+        input: str | bytes | None = None) -> subprocess.CompletedProcess:
+    """`git -c core.quotepath=off ARGS` in `cwd`; GitError when git is missing, times out or (check) fails.
+    With text=False, input and output are bytes (blobs are not necessarily text)."""
     cmd = ["git", "-c", "core.quotepath=off", *args]
     try:
-        r = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout,
-                           stdin=subprocess.DEVNULL)
+        r = subprocess.run(cmd, cwd=cwd, capture_output=True, text=text, timeout=timeout, input=input,
+                           stdin=subprocess.DEVNULL if input is None else None)
     except FileNotFoundError:
         raise GitError("找不到 git 命令。请先安装 Git。") from None
     except subprocess.TimeoutExpired:
@@ -27,7 +29,10 @@ def run(args: list[str], cwd: Path, *, timeout: float = TIMEOUT, check: bool = T
     except OSError as e:
         raise GitError(f"无法运行 git：{e.strerror or e}（{cwd}）") from None
     if check and r.returncode != 0:
-        raise GitError(f"git {' '.join(args[:1])} 失败：{(r.stderr or r.stdout).strip()}")
+        err = r.stderr or r.stdout
+        if isinstance(err, bytes):
+            err = err.decode("utf-8", "replace")
+        raise GitError(f"git {' '.join(args[:1])} 失败：{err.strip()}")
     return r
 
 

@@ -1,7 +1,7 @@
 """The command line as a whole: every command loads, and click's own text is Chinese."""
 import pytest
-
 from conftest import run_policykb
+
 from policykb.cli import COMMANDS
 
 

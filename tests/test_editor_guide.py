@@ -4,11 +4,19 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from conftest import PROJECT
+
 from policykb.content.diagnostics import CODES, SEVERITY_LABEL
-from policykb.content.models import (ISSUE_STATUSES, KNOWN_FIELDS, POLICY_STATUSES, REQUIRED, SATISFACTION, Apply,
-                             HistoryEntry, Review)
+from policykb.content.models import (
+    ISSUE_STATUSES,
+    KNOWN_FIELDS,
+    POLICY_STATUSES,
+    REQUIRED,
+    SATISFACTION,
+    Apply,
+    HistoryEntry,
+    Review,
+)
 from policykb.content.taxonomy import DEFAULT
 
 GUIDE = (PROJECT / "docs" / "editor-guide.md").read_text(encoding="utf-8")
@@ -82,7 +90,7 @@ def test_diagnostics_outside_the_registry_cannot_be_made():
 
 def test_every_registered_code_is_used_by_the_content_stage():
     sources = "".join((PROJECT / "policykb" / "content" / name).read_text(encoding="utf-8")
-                      for name in ("files.py", "loader.py", "validate.py"))
+                      for name in ("files.py", "loader.py", "validate.py", "eligibility.py"))
     unused = [code for code in CODES if f'"{code}"' not in sources]
     assert unused == []
 

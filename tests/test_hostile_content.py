@@ -4,16 +4,15 @@ everywhere). Each tree is built in a temp dir; the CLI runs in a real subprocess
 from __future__ import annotations
 
 import os
-import stat
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-
 from conftest import PROJECT
-from policykb.content.diagnostics import ERROR, WARNING
+
+from policykb.content.diagnostics import ERROR
 from policykb.content.loader import MAX_DEPTH, MAX_FILE_BYTES, MAX_VALUE_CHARS, fingerprint, load_content
 from policykb.content.validate import validate
 
@@ -194,11 +193,13 @@ def _refused_prefix() -> list[str]:
     return ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
 
 
-@pytest.mark.parametrize("target", ["folder", "file"])
+@pytest.mark.parametrize("target", ["folder", "file", "taxonomy"])
 def test_an_unreadable_folder_or_file_is_an_error_not_silently_skipped(tmp_path, target):
     root = write(tmp_path / "c", {"policies/ok.md": POLICY, "issues/sub/2026-0001.md": "---\ntitle: 甲\n---\n正文\n",
-                                  "issues/2026-0002.md": "---\ntitle: 乙\n---\n正文\n"})
-    victim = root / "issues" / "sub" if target == "folder" else root / "issues" / "2026-0002.md"
+                                  "issues/2026-0002.md": "---\ntitle: 乙\n---\n正文\n",
+                                  "taxonomy.yml": "categories: [产业发展]\n"})
+    rel = {"folder": "issues/sub", "file": "issues/2026-0002.md", "taxonomy": "taxonomy.yml"}[target]
+    victim = root / rel
     prefix = _refused_prefix()
     os.chmod(victim, 0)
     try:
@@ -208,8 +209,12 @@ def test_an_unreadable_folder_or_file_is_an_error_not_silently_skipped(tmp_path,
         r = subprocess.run([*prefix, str(Path(sys.executable).parent / "policykb"), "validate", "--content", str(root)],
                            capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(PROJECT)})
         no_traceback(r)
-        rel = "issues/sub" if target == "folder" else "issues/2026-0002.md"
         assert r.returncode == 1 and f"{rel}:1: 错误[unreadable]" in r.stdout, (r.returncode, r.stdout, r.stderr)
+        # the matcher's freshness check reads the same files: no traceback there either
+        fp = subprocess.run([*prefix, sys.executable, "-c", "import sys; from policykb.content.files import fingerprint;"
+                             f" print(len(fingerprint({str(root)!r})))"], capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": str(PROJECT)})
+        assert fp.returncode == 0 and fp.stdout.strip() == "64", fp.stderr[-2000:]
     finally:
         os.chmod(victim, 0o755)
 
@@ -247,3 +252,58 @@ def test_public_view_has_no_problem_records_or_links_to_them(tmp_path):
     assert public.issues == [] and public.faqs[0].issues == [] and not public.include_issues
     assert all("issues/" not in d.path for d in public.diagnostics)
     assert "某公司" not in repr([r.model_dump() for r in public.records()])
+
+
+# ---------------------------------------------------------------- a bounded fuzzer over real content
+
+_TOKENS = ["[", "]", "{", "}", ":", "- ", "\t", "'", '"', "&a ", "*a", "<<: ", "!!python/object ", "? ", "|", ">",
+           "#", "\n", "  ", "---\n", "%YAML 1.1\n", "\x00", "\ufeff", "2025-02-30", "~", "[]", "{}", "!!binary ",
+           "!!set ", "!!timestamp ", "1e3", "0x1F", ".inf", "yes", "\u2028", "? [a]: b\n", "2025年2月30日"]
+
+
+def test_mutated_real_content_never_breaks_the_loader(tmp_path):
+    """A few hundred random edits of the bundled records' front matter: every outcome is records
+    plus registered, printable diagnostics; never an exception."""
+    import datetime as dt
+    import random
+    import shutil
+
+    from conftest import BUNDLED
+    sources = sorted(BUNDLED.rglob("*.md"))
+    rng = random.Random(20261202)
+    root = tmp_path / "c"
+    for round_ in range(150):
+        shutil.rmtree(root, ignore_errors=True)
+        for src in rng.sample(sources, 4):
+            text = src.read_text(encoding="utf-8")
+            end = max(text.find("\n---", 3) + 4, 1)
+            for _ in range(rng.randint(1, 4)):
+                i, op = rng.randrange(end), rng.random()
+                if op < 0.5:
+                    text = text[:i] + rng.choice(_TOKENS) + text[i:]
+                elif op < 0.8:
+                    text = text[:i] + text[i + rng.randint(1, 5):]
+                else:
+                    j = rng.randrange(end)
+                    text = text[:i] + text[j:j + 20] + text[i:]
+            dest = root / src.relative_to(BUNDLED).parts[0] / src.name
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(text.encode("gbk", "replace") if rng.random() < 0.05 else text.encode("utf-8"))
+        content = load_content(root)
+        for d in validate(content, dt.date(2026, 12, 1)):
+            assert d.format().encode("utf-8") and d.line >= 1, (round_, d)
+
+
+def test_a_content_folder_linking_out_of_the_tree_is_refused(tmp_path):
+    elsewhere = write(tmp_path / "elsewhere", {"secret.md": "---\ntitle: 内部材料\n---\n不应发布\n"})
+    root = write(tmp_path / "c", {"policies/ok.md": POLICY})
+    os.symlink(elsewhere, root / "faq")
+    content = load_content(root)
+    assert found(content) == {("faq", 1, ERROR, "symlink-outside")} and content.faqs == []
+
+
+def test_a_root_whose_name_is_not_utf8_still_prints(tmp_path):
+    root = Path(os.fsdecode(os.path.join(os.fsencode(tmp_path), b"inhalt-\xff")))
+    write(root, {"policies/ok.md": "---\ntitle: 甲\ncategories: [不存在]\n---\n正文\n"})
+    [d] = [d for d in validate(load_content(root)) if d.severity == ERROR]
+    assert d.format().encode("utf-8") and "inhalt-\\xff" in d.path

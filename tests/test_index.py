@@ -10,10 +10,10 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import run_policykb
-from policykb.search import index_store, matcher
+
 from policykb.content.loader import fingerprint
+from policykb.search import index_store, matcher
 
 TREE = {
     "policies/zone-tech-upgrade.md": """
@@ -155,6 +155,7 @@ def test_reader_waits_for_a_running_build_instead_of_failing(tree, tmp_path):
 def test_bench_reports_every_figure_on_both_corpora(tmp_path):
     """`policykb bench` end to end on a small real tree: matcher, site and same-run ratios."""
     import json
+
     from conftest import BUNDLED, run_policykb
     r = run_policykb("bench", "--content", BUNDLED, "--scale", "2", "--json")
     assert r.returncode == 0, r.stderr

@@ -7,14 +7,14 @@ import json
 import os
 
 import pytest
-
 from conftest import git
-from policykb.ledger import lifecycle as ledger
-from policykb.ledger.lifecycle import TRANSITIONS, LedgerError
+
 from policykb.content.loader import load_content
 from policykb.content.models import ISSUE_STATUSES
-from policykb.ledger.recordedit import EditError, write_atomic
 from policykb.content.validate import validate
+from policykb.ledger import lifecycle as ledger
+from policykb.ledger.lifecycle import TRANSITIONS, LedgerError
+from policykb.ledger.recordedit import EditError, write_atomic
 
 D = dt.date
 
@@ -75,7 +75,7 @@ def errors_of(root, today=D(2026, 12, 31)):
 @pytest.mark.parametrize("status", ISSUE_STATUSES)
 @pytest.mark.parametrize("op", sorted(TRANSITIONS))
 def test_every_transition_and_refusal(make_tree, status, op):
-    root = make_tree({f"issues/2026-0001.md": record(status)})
+    root = make_tree({"issues/2026-0001.md": record(status)})
     path = root / "issues/2026-0001.md"
     before = path.read_bytes()
     legal = status in TRANSITIONS[op].sources

@@ -6,8 +6,8 @@ import os
 from pathlib import Path
 
 import pytest
-
 from conftest import run_policykb
+
 from policykb.search import matcher
 
 TREE = {

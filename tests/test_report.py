@@ -65,3 +65,21 @@ def test_report_cli(tree, cli):
     assert data["today"] == "2026-11-22" and [i["id"] for i in data["overdue"]] == ["2026-0001"]
     r = cli("report", "--content", tree, "--as-of", "2026-11-22")
     assert "已超期未办结的诉求（1）" in r.output and "本周到期的诉求（2）" in r.output and "p-review" in r.output
+
+
+def test_report_lists_outdated_statuses_and_rolling_deadlines(make_tree, cli):
+    tree = make_tree({
+        "policies/p-lagging.md": policy("过期仍写有效", "status: effective\nexpires: 2026-10-31\n"),
+        "policies/p-rolling.md": policy("常年受理的政策", "apply:\n  department: 区科技局\n  deadline: 常年受理\n"),
+        "policies/p-rolling-old.md": policy("已失效的常年受理", "expires: 2026-01-01\napply:\n  deadline: 长期受理\n"),
+        "policies/p-dated.md": policy("有截止日期", "apply:\n  deadline: 2027-03-01\n"),
+    })
+    rep = build_report(load_content(tree), today=TODAY, days=30)
+    assert ids(rep.outdated_status) == ["p-lagging"] and rep.outdated_status[0].date == dt.date(2026, 10, 31)
+    assert ids(rep.rolling) == ["p-rolling"] and rep.rolling[0].date is None
+    assert rep.rolling[0].detail == "常年受理，区科技局"
+    r = cli("report", "--content", tree, "--today", "2026-11-22")
+    assert r.exit_code == 0, r.output
+    assert "常年受理的政策（无固定截止日期）（1）" in r.output and "p-lagging" in r.output
+    data = json.loads(cli("report", "--content", tree, "--today", "2026-11-22", "--json").output)
+    assert data["rolling"][0]["date"] is None and data["outdated_status"][0]["id"] == "p-lagging"

@@ -13,8 +13,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-
 from conftest import BUNDLED, TEST_OUTPUT
+
 from policykb.content.loader import load_content
 from policykb.site.build import build_site
 
@@ -82,12 +82,12 @@ def _shot(pg, name: str) -> None:
 
 
 def _search(pg, term: str) -> list[str]:
-    box = pg.locator("input.md-search__input")
+    box = pg.locator("input.pkb-searchbox__input")  # the site's own search box (header)
     box.click()
     box.fill(term)
-    box.press("End")  # Material's search listens for key events; fill() alone sends none
-    pg.wait_for_selector(".md-search-result__item", timeout=10_000)
-    return pg.locator(".md-search-result__item").all_inner_texts()
+    box.press("Enter")  # opens search.html?q=…
+    pg.wait_for_selector(".pkb-result", timeout=10_000)
+    return pg.locator(".pkb-result").all_inner_texts()
 
 
 def _current(content, pred):
@@ -123,8 +123,8 @@ def test_home_search_form_opens_search_with_the_query(page, base_url, content):
     page.goto(base_url + "index.html")
     page.fill(".pkb-hero-search input[name=q]", "技改")
     page.press(".pkb-hero-search input[name=q]", "Enter")
-    page.wait_for_selector(".md-search-result__item", timeout=10_000)
-    texts = page.locator(".md-search-result__item").all_inner_texts()
+    page.wait_for_selector(".pkb-result", timeout=10_000)
+    texts = page.locator(".pkb-result").all_inner_texts()
     assert any(policy.title in t.replace("\u200b", "") for t in texts)
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import BUNDLED, PROJECT, git, write_tree
+
 from policykb.content.loader import load_content
 from policykb.site.build import build_site
 
@@ -209,7 +209,7 @@ def _page(site: Path, rel: str) -> str:
 
 def test_public_output_has_no_private_value_anywhere(public):
     files = _all_text(public)
-    assert "search/search_index.json" in files and "feed.xml" in files
+    assert "search/manifest.json" in files and "feed.xml" in files
     assert "sitemap.xml" not in files  # no site_url configured: no sitemap of empty addresses (issue 9)
     for name, text in files.items():
         for field, canary in CANARIES.items():
@@ -298,18 +298,16 @@ def test_figures_page_is_aggregate_only(public):
     assert "100.0%" in page  # satisfaction among rated records
 
 
-def test_search_index_is_chinese_segmented_with_metadata(public):
-    index = json.loads(_page(public, "search/search_index.json"))
-    assert index["config"]["lang"] == ["zh"]
-    assert "\\u200b" in index["config"]["separator"] and "，" in index["config"]["separator"]
-    docs = [d for d in index["docs"] if d["location"].startswith("policies/zone-tech-upgrade-2025.html")]
-    text = " ".join(d["title"] + " " + d["text"] for d in docs)
-    assert "\u200b技改\u200b" in text  # segmented as one word (user dictionary)
-    plain = text.replace("\u200b", "")
-    assert "高新管发〔2025〕8号" in plain and "区经济发展局产业服务科" in plain  # card metadata is searchable
-    assert any(d.get("tags") == ["产业发展", "科技创新"] for d in docs)
-    locations = {d["location"].split("#")[0] for d in index["docs"]}
-    assert "policies/index.html" not in locations and "index.html" not in locations  # listings excluded
+def test_search_index_finds_policies_by_word_and_card_metadata(public):
+    # Was a check of Material's jieba index; the site's own index (sitesearch) is checked the same way.
+    from policykb.site.sitesearch.query import SiteIndex
+    ix = SiteIndex(public)
+    assert ix.manifest["profile"] == "public"
+    assert [h["id"] for h in ix.search("技改", top=3)][0] == "zone-tech-upgrade-2025"  # one word
+    for metadata in ("高新管发〔2025〕8号", "区经济发展局产业服务科"):  # card metadata is searchable
+        assert "zone-tech-upgrade-2025" in [h["id"] for h in ix.search(metadata, top=3)], metadata
+    pages = {h["url"].split("#")[0] for q in ("技改", "贴息", "补助") for h in ix.search(q, top=20)}
+    assert "policies/index.html" not in pages and "index.html" not in pages  # listings excluded
 
 
 def test_feed_is_atom_of_policies(public):
@@ -336,9 +334,9 @@ def test_pages_load_nothing_from_the_internet(public):
 def test_project_mkdocs_yml_is_plain_static_yaml():
     config = yaml.safe_load((PROJECT / "mkdocs.yml").read_text(encoding="utf-8"))  # no python tags
     assert "hooks" not in config and config["theme"]["font"] is False and config["theme"]["language"] == "zh"
-    search = next(p["search"] for p in config["plugins"] if isinstance(p, dict) and "search" in p)
-    assert search["lang"] == "zh" and search["jieba_dict_user"] == "search/userdict.txt"
-    assert (PROJECT / search["jieba_dict_user"]).is_file()
+    # The site has its own static search (policykb/site/sitesearch), not Material's.
+    assert not any(p == "search" or (isinstance(p, dict) and "search" in p) for p in config["plugins"])
+    assert (PROJECT / "search/userdict.txt").is_file()
     assert "tags" in config["plugins"]
 
 

@@ -21,14 +21,14 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import PROJECT, TEST_OUTPUT, write_tree
 from site_contrast import CONTRAST_JS
-from test_site_build import TREE, TODAY
+from test_site_build import TODAY, TREE
+
+from policykb.content.diagnostics import ContentInvalid
 from policykb.content.loader import load_content
 from policykb.content.models import Apply
-from policykb.site import build as site_build
-from policykb.site.build import BuildError, build_site, figures_of
+from policykb.site.build import build_site, figures_of
 from policykb.site.generate import SiteInput, generate_docs
 from policykb.site.gitdates import GitInfo
 
@@ -170,13 +170,18 @@ def test_pages_carry_dates_and_the_build_date(public):
     assert 'data-deadline="2026-03-15"' in cat and "数据更新于 2026-03-01" in cat
 
 
+def _search_docs(site):
+    """What the site search shows for each record (policykb/site/sitesearch, search/d/<generation>/)."""
+    m = json.loads(_page(site, "search/manifest.json"))
+    return [json.loads(_page(site, f"search/{m['dir']}{i}.json")) for i in range(m["n"])]
+
+
 def test_feed_and_search_index_carry_dates_not_countdowns(public):
     feed = (public.out / "feed.xml").read_text(encoding="utf-8")
     assert "申报截止 2026-03-15" in feed and "剩余" not in feed and "即将截止" not in feed
-    index = json.loads(_page(public.out, "search/search_index.json"))
-    text = " ".join(d["text"] for d in index["docs"]).replace("\u200b", "")
+    text = " ".join(json.dumps(d, ensure_ascii=False) for d in _search_docs(public.out))  # the site search's records
     assert "2026-03-15" in text
-    assert "剩余" not in text and "即将截止" not in text  # countdowns are data-search-exclude
+    assert "剩余" not in text and "即将截止" not in text  # the index carries dates, not countdowns
 
 
 def test_feed_links_are_absolute_with_site_url_and_a_sitemap_is_written(tree, tmp_path):
@@ -215,8 +220,7 @@ def test_editor_guide_is_internal_only_public_gets_how_to_propose_a_change(publi
     assert (public.out / "contribute.html").is_file() and not (public.out / "guide.html").exists()
     home = _page(public.out, "index.html")
     assert "如何提出修改" in home and "编辑指南" not in home
-    index = json.loads(_page(public.out, "search/search_index.json"))
-    assert not any(d["location"].startswith("guide.html") for d in index["docs"])
+    assert not any(d["url"].startswith("guide.html") for d in _search_docs(public.out))
     guide = PROJECT / "docs" / "editor-guide.md"
     if guide.is_file():
         assert (internal.out / "guide.html").is_file() and "编辑指南" in _page(internal.out, "index.html")
@@ -248,8 +252,9 @@ def test_csp_meta_on_every_page_forbids_inline_script(public, internal):
 
 
 def test_public_build_loads_and_validates_the_tree_once(tree, tmp_path, monkeypatch):
+    from policykb.content import loader, validate
     calls = {"load": 0, "validate": 0}
-    real_load, real_validate = site_build.load_content, site_build.validate
+    real_load, real_validate = loader.load_content, validate.validate
 
     def counting_load(*a, **k):
         calls["load"] += 1
@@ -259,8 +264,8 @@ def test_public_build_loads_and_validates_the_tree_once(tree, tmp_path, monkeypa
         calls["validate"] += 1
         return real_validate(*a, **k)
 
-    monkeypatch.setattr(site_build, "load_content", counting_load)
-    monkeypatch.setattr(site_build, "validate", counting_validate)
+    monkeypatch.setattr(loader, "load_content", counting_load)
+    monkeypatch.setattr(validate, "validate", counting_validate)
     result = build_site(tree, tmp_path / "site", today=TODAY)
     assert calls == {"load": 1, "validate": 1}
     assert not (result.out / "ledger").exists()
@@ -311,7 +316,7 @@ def test_rolling_deadline_is_shown_as_written_and_filterable(tree, tmp_path):
                                                                 "apply:\n  deadline: 常年受理\n---\n正文。\n"})
     try:
         result = build_site(rolling, tmp_path / "site2", today=TODAY)
-    except BuildError as e:
+    except ContentInvalid as e:
         if any(d.code == "bad-date" for d in e.diagnostics):
             pytest.skip("the record model does not accept text deadlines yet")
         raise
@@ -431,7 +436,8 @@ def test_without_javascript_the_fallbacks_make_sense(context_factory, public_url
     pg.press(".pkb-hero-search input[name=q]", "Enter")
     pg.wait_for_load_state("load")
     assert re.search(r"/(policies/index|search)\.html\?q=", pg.url), pg.url
-    assert pg.locator("h1").first.inner_text() in ("政策目录", "搜索")
+    h1 = pg.locator("h1").first.inner_text()
+    assert h1 == "政策目录" or h1.startswith("搜索"), h1
 
 
 @needs_browser
@@ -507,3 +513,15 @@ def test_body_headings_join_the_table_of_contents_and_stay_text(public):
     toc = page.split('md-nav--secondary')[1]
     assert f'href="#{m.group(1)}"' in toc
     assert '<div class="pkb-body">' in page and "按生产性设备投资额的10%给予补助。" in page
+
+
+@needs_browser
+def test_ledger_flags_are_recomputed_for_the_readers_today(context_factory, internal_url):
+    pg = context_factory().new_page()
+    pg.clock.set_fixed_time(dt.datetime(2026, 3, 10, 9, 0))  # the build said "due this week" (due 03-05)
+    pg.goto(internal_url + "ledger/index.html")
+    row = pg.locator("#open ~ .pkb-table-wrap tr[data-id='2026-0003']").first
+    assert row.locator("[data-due-flag]").inner_text().strip() == "超期 5 天"
+    assert "pkb-overdue" in row.get_attribute("class")
+    closed = pg.locator("tr[data-id='2026-0002']").first  # closed records are never flagged
+    assert "超期" not in closed.inner_text()

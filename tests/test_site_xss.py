@@ -13,8 +13,8 @@ import threading
 from pathlib import Path
 
 import pytest
-
 from conftest import TEST_OUTPUT, write_tree
+
 from policykb.content.loader import load_content
 from policykb.site.build import build_site, figures_of
 from policykb.site.generate import SiteInput, generate_docs
@@ -121,7 +121,7 @@ TREE = {
 }
 
 # Every script element a page may have: the theme's and ours, all from files, plus the config JSON.
-ALLOWED_SCRIPT = re.compile(r"(assets/(theme-base|theme-palette|theme-content|countdown|catalog|ledger|search[\w.-]*)\.js"
+ALLOWED_SCRIPT = re.compile(r"(assets/(theme-base|theme-palette|theme-content|countdown|catalog|ledger|calculator|search[\w.-]*)\.js"
                             r"|assets/javascripts/bundle\.[0-9a-f]+\.min\.js)$")
 
 DOM_CHECK = """() => {
@@ -197,8 +197,8 @@ def _visit_every_page(browser, site: Path, shots: str) -> list[str]:
         for rel in pages:
             pg = context.new_page()
             dialogs, errors = [], []
-            pg.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-            pg.on("pageerror", lambda e: errors.append(str(e)))
+            pg.on("dialog", lambda d, seen=dialogs: (seen.append(d.message), d.dismiss()))
+            pg.on("pageerror", lambda e, seen=errors: seen.append(str(e)))
             pg.goto(base + rel)
             pg.wait_for_load_state("load")
             pg.mouse.move(400, 400)  # hover handlers, if any survived

@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import SHARED
+
 from policykb.content.loader import load_content
 from policykb.ledger.suggest import Suggester, cross_validate, evaluate_gov, evaluate_ledger
 

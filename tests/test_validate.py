@@ -8,8 +8,8 @@ import re
 from pathlib import Path
 
 import pytest
-
 from conftest import BUNDLED, NCP, run_policykb
+
 from policykb.content.diagnostics import ERROR, INFO, WARNING
 from policykb.content.loader import load_content
 from policykb.content.validate import validate
@@ -107,7 +107,7 @@ GOOD = {
     "faq/faq-equipment.md": FAQ,
     "issues/2025/iss-2025-001.md": ISSUE,
 }
-P, OLD, F, I = GOOD  # the four paths
+P, OLD, F, I = GOOD  # the four paths  # noqa: E741
 
 
 def ln(text: str, needle: str, nth: int = 1) -> int:
@@ -305,6 +305,22 @@ def test_review_period_urls_phone_and_empty_body(make_tree):
         (P, ln(text, "---", 2) + 1, WARNING, "empty-body"),  # where the body would start
     }
     assert any("6m、12m、1y、90d" in m for m in messages(make_tree, changes))
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", " JavaScript :alert(1)", "data:text/html,<script>x</script>",
+                                 "vbscript:msgbox"])
+def test_script_urls_are_errors(make_tree, url):
+    text = edit(NEW_POLICY, "url: https://example.gov.cn/jsgz", f"url: '{url}'")
+    assert check(make_tree, {P: text}) == {(P, ln(text, "url:"), ERROR, "bad-url")}
+
+
+def test_strict_never_fails_because_a_date_passed(make_tree, cli):
+    # effective, expiring 2027-12-31: on 2028-06-01 that is news (a warning), even with --strict
+    root = make_tree({P: NEW_POLICY, OLD: OLD_POLICY})
+    assert cli("validate", "--content", root, "--strict", "--today", "2026-07-01").exit_code == 0
+    r = cli("validate", "--content", root, "--strict", "--today", "2028-06-01")
+    assert r.exit_code == 0, r.output
+    assert "警告[status-dates]" in r.output
 
 
 # ---------------------------------------------------------------- FAQ
@@ -583,3 +599,21 @@ def test_load_valid_is_one_gate(make_tree):
     with pytest.raises(ContentInvalid, match="网站未生成") as e:
         load_valid(broken, TODAY, what="网站未生成")
     assert [d.code for d in e.value.diagnostics] == ["unknown-term"]
+
+
+def test_dangling_ref_never_suggests_the_file_itself(make_tree):
+    root = make_tree({"policies/zone-tech-2025.md": "---\ntitle: 甲\nsupersedes: [zone-tech-2024]\n---\n正文\n"})
+    [d] = [d for d in validate(load_content(root), TODAY) if d.code == "dangling-ref"]
+    assert "是否应为" not in d.message
+
+
+def test_without_invalid_keeps_every_valid_record_and_names_each_dropped_file(make_tree):
+    from policykb.content.validate import without_invalid
+    root = make_tree({**GOOD, F: edit(FAQ, "categories: [产业发展]", "categories: [产业]"),
+                      "policies/gbk.md": "---\ntitle: 甲\n---\n正文\n".encode("gbk")})
+    content = load_content(root)
+    kept, dropped = without_invalid(content, validate(content, TODAY))
+    assert sorted(r.id for r in kept.records()) == ["iss-2025-001", "zone-tech-2022", "zone-tech-2025"]
+    assert [(Path(d.path).relative_to(content.shown_root).as_posix(), d.line, d.code) for d in dropped] == [
+        (F, 4, "unknown-term"), ("policies/gbk.md", 2, "encoding")]
+    assert len(content.faqs) == 1  # the loaded tree itself is untouched

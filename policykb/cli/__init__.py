@@ -27,6 +27,7 @@ COMMANDS = {
     "diff": ("policykb.cli.diff", "diff_cmd"),
     "schema": ("policykb.cli.schema", "schema_cmd"),
     "new": ("policykb.cli.schema", "new_cmd"),
+    "eligible": ("policykb.cli.eligible", "eligible_cmd"),
 }
 
 HELP = {
@@ -44,6 +45,7 @@ HELP = {
     "diff": "比较两个版本的内容改动（供审核合并请求）",
     "schema": "生成前置元数据的 JSON Schema（编辑器补全与检查）",
     "new": "新建一条政策或问答（带全部字段的模板）",
+    "eligible": "政策计算器：按企业信息逐条核对申报条件",
 }
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from policykb.console import EXIT_OK, content_option, fail
+from policykb.console import EXIT_OK, content_option, fail, today_option
 
 CHANGE_LABEL = {"added": "新增", "removed": "删除", "renamed": "改名", "moved": "移动", "changed": "修改"}
 PAGE_LABEL = {"added": "新页面", "removed": "页面删除", "changed": "内容变化"}
@@ -127,8 +127,7 @@ def compute_diff(content_dir: str, base: str, head: str | None, today: dt.date, 
 @click.argument("head", required=False)
 @content_option
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON（给程序用），默认输出 Markdown（可贴到合并请求）")
-@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="按这一天判断政策是否有效（默认今天），格式 YYYY-MM-DD")
+@today_option("按这一天判断政策是否有效（默认今天），格式 YYYY-MM-DD")
 @click.option("--no-pages", is_flag=True, help="不比较网站页面（更快）")
 @click.option("--output", type=click.Path(dir_okay=False), default=None,
               help="写入此文件（默认写到标准输出）")
@@ -139,7 +138,7 @@ def diff_cmd(base, head, content_dir, as_json, today, no_pages, output):
     from policykb.content.gitsnap import GitError
     from policykb.content.loader import ContentRootError
 
-    day = today.date() if isinstance(today, dt.datetime) else dt.date.today()
+    day = today
     try:
         d = compute_diff(content_dir, base, head, day, pages=not no_pages)
     except (GitError, ContentRootError) as e:

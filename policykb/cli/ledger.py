@@ -374,6 +374,8 @@ def show_cmd(issue_id, content_dir):
         elif isinstance(value, list):
             value = "、".join(value)
         click.echo(f"  {label}：{value}")
+    if issue.enterprise:  # 政策计算器 (policykb eligible, issue 14)
+        click.echo("  可享政策：policykb eligible --profile 企业信息.yml（样例见 tests/profiles/）")
     click.echo("问题描述：")
     click.echo("  " + (issue.body.strip() or "（无）").replace("\n", "\n  "))
     click.echo("办理记录：")

@@ -71,8 +71,8 @@ def _check_region(region: str | None, root: Path, index_dir) -> None:
     """Warn (never stop) when --region names no region of the content; suggest the closest."""
     if not region:
         return
-    from policykb.search import matcher
     from policykb.content import regions
+    from policykb.search import matcher
     try:
         gen, _ = matcher.ensure_index(root, index_dir)
     except Exception:  # the match itself reports what is wrong
@@ -92,8 +92,7 @@ def _check_region(region: str | None, root: Path, index_dir) -> None:
 @index_option
 @strict_option
 def index_cmd(content_dir, index_dir, strict):
-    from policykb.search import index_store
-    from policykb.search import matcher
+    from policykb.search import index_store, matcher
     root = _check_root(content_dir)
     try:
         gen = matcher.build_index(root, index_dir, strict=strict)
@@ -160,8 +159,7 @@ def _print_hits(question: str, hits, color: bool) -> None:
 @strict_option
 @click.argument("question")
 def match_cmd(content_dir, index_dir, top, rtype, region, include_all, as_json, strict, question):
-    from policykb.search import index_store
-    from policykb.search import matcher
+    from policykb.search import index_store, matcher
     root = _check_root(content_dir)
     if question == "-":
         questions = [line.rstrip("\r\n") for line in sys.stdin]
@@ -198,10 +196,12 @@ def match_cmd(content_dir, index_dir, top, rtype, region, include_all, as_json, 
 @click.option("--distractors", multiple=True, type=click.Path(file_okay=False),
               help="另一个内容目录：把其中的政策作为干扰项一起建索引（可重复）")
 @click.option("--misses", default=0, show_default=True, help="列出前 N 个未排第一的问题")
+@click.option("--engine", type=click.Choice(["matcher", "site"]), default="matcher", show_default=True,
+              help="site：评测网站的静态搜索（与浏览器相同的算法），并与同次运行的匹配器对比")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
-def eval_cmd(content_dir, questions_file, distractors, misses, as_json):
-    from policykb.search import eval as evaluate
+def eval_cmd(content_dir, questions_file, distractors, misses, engine, as_json):
     from policykb.paths import SEARCH_RESOURCES
+    from policykb.search import eval as evaluate
     root = _check_root(content_dir)
     for d in distractors:
         _check_root(d)
@@ -214,6 +214,17 @@ def eval_cmd(content_dir, questions_file, distractors, misses, as_json):
         fail(str(e), EXIT_CANNOT_RUN)
     if not questions:
         fail(f"问题集是空的：{qfile}")
+    if engine == "site":
+        from policykb.site.sitesearch import evaluate as site_eval
+        report = site_eval.evaluate_site(root, questions)
+        if as_json:
+            click.echo(json.dumps({k: v for k, v in report.items() if k != "misses"}, ensure_ascii=False, indent=1))
+            return
+        for line in site_eval.report_lines(report, qfile):
+            click.echo(line)
+        for q, expect, top in report["misses"][:misses]:
+            click.echo(f"未命中第一：{q}  期望 {','.join(expect)}  得到 {','.join(top) or '（无）'}")
+        return
     report = evaluate.evaluate(root, questions, distractors=distractors)
     if as_json:
         click.echo(json.dumps({k: v for k, v in report.items() if k != "misses"}, ensure_ascii=False, indent=1))
@@ -262,16 +273,21 @@ def bench_cmd(content_dir, questions_file, scale, no_site, as_json):
     for r in report["runs"]:
         click.echo(f"{r['label']}：{r['documents']} 条记录 / {r['passages']} 个段落；建索引 {r['build_seconds']:.1f} 秒；"
                    f"热查询 p50 {r['p50_ms']:.1f} ms，p95 {r['p95_ms']:.1f} ms（{r['questions']} 个问题；"
-                   f"同次朴素 BM25 p50 {r['bm25_p50_ms']:.1f} ms，p95 {r['bm25_p95_ms']:.1f} ms）；"
+                   f"同次 {r['bm25_engine']}（同样的分词）建索引 {r['bm25_build_seconds']:.1f} 秒，p50 {r['bm25_p50_ms']:.1f} ms，p95 {r['bm25_p95_ms']:.1f} ms）；"
                    f"冷启动 policykb match {r['cold_seconds']:.2f} 秒")
         if "site" in r:
             st = r["site"]
             click.echo(f"{r['label']}：生成网站 {st['site_build_seconds']:.1f} 秒（其中 MkDocs {st['mkdocs_seconds']:.1f} 秒，"
                        f"{st['pages']} 个页面），搜索索引 {st['search_index_bytes'] / 1024:.0f} KB")
+            if "search_index_gzip" in st:  # the site's static search (policykb/site/sitesearch)
+                click.echo(f"{r['label']}：网站搜索索引 gzip {st['search_index_gzip'] / 1024:.0f} KB（{st['search_records']} 条记录），"
+                           f"建索引 {st['search_index_seconds']:.1f} 秒（占其余生成时间 {st['search_build_share']:.0%}）；"
+                           f"冷缓存首次搜索下载中位数 {st['first_search_gzip_median'] / 1024:.0f} KB，"
+                           f"查询中位数 {st['query_ms_median']:.1f} ms（Python 参照实现）；首页加载 {st['page_load_gzip'] / 1024:.0f} KB（gzip）")
     ra = report["ratios"]
     click.echo("大语料 / 原始语料（同一次运行）：" + "，".join(
         f"{name} ×{value}" for name, value in [("记录数", ra["documents"]), ("建索引", ra["build_seconds"]),
                                                ("热查询 p95", ra["p95_ms"]), ("冷启动", ra["cold_seconds"]),
-                                               ("大语料热查询 p95 / 朴素 BM25", ra.get("p95_vs_bm25")),
+                                               ("大语料热查询 p95 / bm25s", ra.get("p95_vs_bm25")),
                                                ("生成网站", ra.get("site_build_seconds")),
                                                ("搜索索引", ra.get("search_index_bytes"))] if value is not None))

@@ -1,7 +1,6 @@
 """`policykb build` and `policykb serve`: the published site."""
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import http.server
 import sys
@@ -10,11 +9,11 @@ from pathlib import Path
 import click
 
 from policykb.console import EXIT_ERRORS, content_option, fail, print_diagnostics
+from policykb.console import today_option as shared_today_option
 
 profile_option = click.option("--profile", type=click.Choice(["public", "internal"]), default="public",
                               show_default=True, help="public：公开网站（不含任何诉求记录）；internal：含诉求台账的内部网站")
-today_option = click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-                            help="按此日期计算政策状态和申报剩余天数（默认今天），格式 YYYY-MM-DD")
+today_option = shared_today_option("按此日期计算政策状态和申报剩余天数（默认今天），格式 YYYY-MM-DD")
 out_option = click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
                           help="输出目录（默认 build/site，内部网站为 build/site-internal）")
 
@@ -23,7 +22,7 @@ def _build(content_dir: str, out_dir: str | None, profile: str, today, verbose: 
     from policykb.content.loader import ContentRootError
     from policykb.site.build import BuildError, build_site
 
-    day = today.date() if isinstance(today, dt.datetime) else None
+    day = today
     try:
         result = build_site(content_dir, Path(out_dir) if out_dir else None, profile=profile, today=day,
                             verbose=verbose)

@@ -75,6 +75,10 @@ def scan_record_files(root) -> TreeScan:
         base = os.path.join(root, folder)
         if not os.path.isdir(base):
             continue
+        if os.path.islink(base) and not _inside(os.path.realpath(base), root_real):
+            problem(TreeProblem(folder, "error", "symlink-outside",
+                                f"{folder}/ 是指向内容目录之外的符号链接，里面的记录都没有读取。请把记录直接放进内容目录。"))
+            continue
         found = []
 
         def unreadable(err: OSError) -> None:
@@ -172,14 +176,22 @@ def fingerprint(root, *, memo_dir: Path | None = None) -> str:
     if memo_dir is not None:
         quick = hashlib.sha256(f"{LOADER_VERSION}\n{root.resolve()}\n".encode())
         for path, rel in files:
-            st = os.stat(path)
+            try:
+                st = os.stat(path)
+            except OSError:  # vanished or unreadable since the scan: the loader will say so
+                quick.update(f"{rel}\0gone\n".encode())
+                continue
             quick.update(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
         memo = Path(memo_dir) / quick.hexdigest()
         if memo.is_file():
             return memo.read_text(encoding="ascii").strip()
     h = hashlib.sha256(f"policykb-loader-{LOADER_VERSION}\n".encode())
     for path, rel in files:
-        h.update(rel.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+        try:
+            data = hashlib.sha256(path.read_bytes()).digest()
+        except OSError:  # unreadable: the loader reports it; the hash still changes when it heals
+            data = b"unreadable"
+        h.update(rel.encode() + b"\0" + data)
     digest = h.hexdigest()
     if memo is not None:
         memo.parent.mkdir(parents=True, exist_ok=True)

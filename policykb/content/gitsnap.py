@@ -6,7 +6,6 @@ the work tree, the index and HEAD are never touched, and uncommitted edits do no
 """
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -15,19 +14,8 @@ from policykb.gitutil import GitError  # noqa: F401 (the one Git error type; re-
 
 
 def _git(cwd: Path, *args: str, input: bytes | None = None) -> bytes:
-    """Like gitutil.run, but bytes in and out (blobs are not necessarily text)."""
-    try:
-        out = subprocess.run(["git", "-c", "core.quotepath=off", "-C", str(cwd), *args], input=input,
-                             capture_output=True, timeout=gitutil.TIMEOUT * 2)
-    except FileNotFoundError:
-        raise GitError("找不到 git 命令。请先安装 Git。") from None
-    except subprocess.TimeoutExpired:
-        raise GitError(f"git {args[0]} 超过 {gitutil.TIMEOUT * 2} 秒没有结束，已停止。") from None
-    except OSError as e:
-        raise GitError(f"无法运行 git（{e.strerror or e}）。请先安装 Git。") from e
-    if out.returncode != 0:
-        raise GitError(out.stderr.decode("utf-8", "replace").strip() or f"git {args[0]} 失败")
-    return out.stdout
+    """gitutil.run with bytes in and out (blobs are not necessarily text)."""
+    return gitutil.run(list(args), cwd, timeout=gitutil.TIMEOUT * 2, text=False, input=input).stdout
 
 
 @dataclass(frozen=True)

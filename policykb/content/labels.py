@@ -22,6 +22,7 @@ FIELD_LABEL = {
     "apply.department": "受理部门", "apply.phone": "咨询电话", "apply.url": "申报入口",
     "apply.deadline": "申报截止", "apply.how": "申报方式",
     "review.owner": "复核负责人", "review.last_reviewed": "最近复核日期", "review.every": "复核周期",
+    "eligibility": "申报条件",
     # faq
     "question": "问题", "aliases": "其他问法", "policies": "相关政策", "issues": "来源诉求", "updated": "更新日期",
     "draft": "草稿",

@@ -3,6 +3,12 @@
 Every tool reads content only through `load_content` (and `fingerprint`). It never raises
 for bad content: each problem becomes a Diagnostic and the record still loads with what
 could be read, so later checks see the whole tree in one run.
+
+YAML is parsed and composed by libyaml (`yaml.CSafeLoader`, whose nodes keep their marks, so
+every key path gets its file line); the pure-Python parser only re-reads a text libyaml
+rejected, to word the error. Untrusted input is bounded: aliases/anchors and merge keys are
+refused, nesting (MAX_DEPTH), file size (MAX_FILE_BYTES) and values (MAX_VALUE_CHARS) capped,
+and files.scan_record_files decides which files are safe to open at all.
 """
 from __future__ import annotations
 
@@ -19,12 +25,20 @@ from pathlib import Path, PurePosixPath
 import yaml
 from pydantic import ValidationError
 
-from policykb.content.files import (LOADER_VERSION, TAXONOMY_FILE, ContentRootError,  # noqa: F401 (re-exported)
-                                    fingerprint, iter_record_files, misnamed_record_files, require_content_root,
-                                    scan_record_files)
 from policykb.content.diagnostics import ERROR, INFO, WARNING, Diagnostic, diagnostic
-from policykb.content.models import InvalidDate, KNOWN_FIELDS, LIST_FIELDS, MODELS, RESERVED, Faq, Issue, Policy, Record
-from policykb.content.taxonomy import DEFAULT, REGIONS_KEY, Taxonomy, parse_regions
+from policykb.content.files import (  # noqa: F401 (re-exported)
+    LOADER_VERSION,
+    TAXONOMY_FILE,
+    ContentRootError,
+    fingerprint,
+    iter_record_files,
+    misnamed_record_files,
+    printable,
+    require_content_root,
+    scan_record_files,
+)
+from policykb.content.models import KNOWN_FIELDS, LIST_FIELDS, MODELS, RESERVED, Faq, InvalidDate, Issue, Policy, Record
+from policykb.content.taxonomy import CONDITION_FIELDS, DEFAULT, REGIONS_KEY, Taxonomy, parse_regions
 
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _FRONT = re.compile(r"\A---[ \t]*\n(.*?)^---[ \t]*$\n?", re.S | re.M)
@@ -43,7 +57,7 @@ _MAYBE_ALIAS = re.compile(r"(?:^|[\s\[\{,])[&*][^\s,\[\]\{\}]", re.M)
 def _timestamp(loader, node):
     try:
         return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
-    except ValueError:
+    except (ValueError, TypeError, AttributeError, OverflowError):  # also an explicit !!timestamp on any text
         return InvalidDate(node.value)
 
 
@@ -94,7 +108,7 @@ class Content:
     def shown(self, relpath: str) -> str:
         return str(self.shown_root / relpath)
 
-    def public(self) -> "Content":
+    def public(self) -> Content:
         """The same tree as the public site may see it: no problem records, no FAQ links to them,
         no diagnostics about them. Validate the full tree first; build public views from this."""
         issue_paths = {self.shown(i.relpath) for i in self.issues}
@@ -159,7 +173,11 @@ def parse_yaml(text: str, first_line: int):
             if node is None:
                 return None, {(): first_line}, []
             lines, problems = _walk(node, first_line)
-            data = loader.construct_document(node)
+            try:
+                data = loader.construct_document(node)
+            except (ValueError, TypeError, AttributeError, OverflowError) as e:  # a value under an odd tag
+                raise YamlRefused(first_line, "yaml-syntax", f"前置元数据里有无法读取的值（{e}）。"
+                                  f"请删除 “!!” 开头的类型标记，按内容规范书写。") from None
         finally:
             loader.dispose()
     except YamlRefused:
@@ -184,6 +202,10 @@ def _walk(root, first_line: int):
             kept = []
             for k, v in n.value:
                 key, line = k.value, k.start_mark.line + first_line
+                if not isinstance(k, yaml.ScalarNode):
+                    problems.append((line, "wrong-type", "键必须是一个词，不能是列表或映射，已忽略这一项。"
+                                                         "请写成 “键: 值”。", path))
+                    continue
                 if k.tag == _MERGE_TAG:
                     problems.append((line, "merge-key", "用了 YAML 合并键 “<<”，内容规范不使用它，已忽略这一项。"
                                                         "请把要合并的字段直接写在这里。", path))
@@ -214,6 +236,8 @@ _YAML_HINTS = (
     ("simple key", "这一行缺少冒号，应写成 “键: 值”", True),
     ("mapping values are not allowed", "这里不能出现 “键: 值”，常见原因是缩进不对，或值里有未加引号的冒号", False),
     ("sequence entries are not allowed", "这里不能出现列表项 “- ”，常见原因是缩进不对，或把列表写在了 “键:” 的同一行", False),
+    ("constructor for the tag", "不支持 “!” 开头的类型标记，请删除它", False),
+    ("unhashable key", "键必须是一个词，不能是列表或映射", False),
     ("expected <block end>", "缩进不一致，同一层的键或列表项要左端对齐", False),
     ("'\\t'", "不能用 Tab 缩进，请改用空格", False),
 )
@@ -314,13 +338,20 @@ def load_taxonomy(root: Path, shown_root: PurePosixPath, diags: list[Diagnostic]
     region_aliases, problems = parse_regions(data.pop(REGIONS_KEY, None))
     for keys, message in problems:
         diags.append(diagnostic(shown, lines.get(keys, lines.get((REGIONS_KEY,), 1)), "wrong-type", message))
+    fields = None
     for name, terms in data.items():
+        if name == "condition_fields":  # a mapping of field definitions, not a word list
+            from policykb.content.eligibility import parse_fields
+            fields, problems = parse_fields(terms, lines, shown, CONDITION_FIELDS)
+            diags.extend(problems)
+            continue
         if not isinstance(terms, list) or not all(isinstance(t, str) and t.strip() for t in terms):
             diags.append(diagnostic(shown, lines.get((name,), 1), "wrong-type",
                                     f"词表 “{name}” 应为非空文本组成的列表。请改为 “- 词条” 的列表形式。"))
             continue
         vocab[str(name)] = [t.strip() for t in terms]
-    return Taxonomy(vocab, shown, region_aliases)
+    extra = {"condition_fields": fields} if fields is not None else {}
+    return Taxonomy(vocab, shown, region_aliases, **extra)
 
 
 def _inside_root(path, root) -> bool:
@@ -463,7 +494,7 @@ def load_record(path: Path, relpath: str, kind: str, shown: str, diags: list[Dia
 def load_content(root, *, include_issues: bool = True) -> Content:
     """Load a content tree. `include_issues=False` skips problem records (public builds);
     prefer loading the whole tree once and taking `Content.public()`."""
-    shown_root = PurePosixPath(str(root))
+    shown_root = PurePosixPath(printable(str(root)))  # a root named in bytes that are not UTF-8 still prints
     root = require_content_root(root)
     diags: list[Diagnostic] = []
     content = Content(root=root.resolve(), shown_root=shown_root, taxonomy=load_taxonomy(root, shown_root, diags),

@@ -196,6 +196,15 @@ class Record(_Strictish):
         return getattr(self, "title", None) or getattr(self, "question", None) or self.id
 
 
+class Condition(_Strictish):
+    """One eligibility condition (政策计算器); checked by content/eligibility.py."""
+    field: Text = None
+    op: Text = None
+    value: Any = None
+    text: Text = None
+    unit: Text = None
+
+
 class Policy(Record):
     kind: str = "policy"
     title: Text = None
@@ -216,6 +225,7 @@ class Policy(Record):
     apply: Optional[Apply] = None
     source: Text = None
     review: Optional[Review] = None
+    eligibility: Annotated[list[Condition], BeforeValidator(lambda v: [] if v is None else v)] = []  # project addition: machine-readable conditions; an empty key means none
 
     def status_on(self, today: dt.date) -> str:
         """Status on `today` (dates win over an outdated `status`; see statuses.policy_status)."""

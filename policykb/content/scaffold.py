@@ -17,12 +17,13 @@ BODY = {
 }
 DATE_KEYS = {"published", "effective", "expires", "updated", "deadline", "last_reviewed"}
 LIST_KEYS = {"issuer", "supersedes", "superseded_by", "categories", "enterprise_types", "support", "keywords",
-             "aliases", "policies", "issues"}
+             "aliases", "policies", "issues", "eligibility"}
 NOTE = {"supersedes": "本政策取代的旧政策 id（文件名，不含 .md）", "superseded_by": "取代本政策的新政策 id",
         "policies": "答案依据的政策 id", "issues": "问答来源的诉求编号（不会公开）",
         "draft": "true 表示草稿，审核通过后删去这一行", "keywords": "检索词，帮助企业搜到这条政策",
         "aliases": "企业的其他问法，每行一种", "source": "政策原文网址",
-        "apply.deadline": "YYYY-MM-DD；没有固定截止日期时写文字，例如 常年受理"}
+        "apply.deadline": "YYYY-MM-DD；没有固定截止日期时写文字，例如 常年受理",
+        "eligibility": "申报条件（政策计算器），每条写 field、op、value、text，见编辑指南；可不填"}
 
 
 def _comment(kind: str, key: str, dotted: str, taxonomy: Taxonomy) -> str:

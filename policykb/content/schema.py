@@ -142,11 +142,16 @@ def taxonomy_schema() -> dict:
     """content/taxonomy.yml: vocabulary name -> list of non-empty terms (a .yml file, so VS Code's
     YAML extension checks it as you type)."""
     terms = {"type": "array", "items": {"type": "string", "pattern": r"\S"}}
+    from policykb.content.eligibility import TYPES
     props = {name: {**terms, "title": title} for name, title in
              (("categories", "政策类别"), ("enterprise_types", "企业类型"), ("support", "支持方式"),
               ("issue_categories", "诉求类别"))}
     props[REGIONS_KEY] = {"type": "object", "title": "地区别名", "additionalProperties": terms,
                           "description": "地区路径: [简称, 别称]，例如 天津市/滨海新区/滨海高新区: [高新区]"}
+    field_def = {"type": "object", "required": ["label", "type"], "additionalProperties": False,
+                 "properties": {"label": {"type": "string", "pattern": r"\S"}, "type": {"enum": list(TYPES)},
+                                "unit": {"type": "string"}, "values": terms}}
+    props["condition_fields"] = {"type": "object", "title": "政策计算器的条件字段", "additionalProperties": field_def}
     return {"$schema": DRAFT, "$id": "https://policykb.invalid/schemas/taxonomy.schema.json", "title": "分类表",
             "type": "object", "additionalProperties": terms, "properties": props}
 

@@ -7,17 +7,31 @@ Each rule's code, severity and reasoning are explained for editors in docs/edito
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import difflib
 import re
 from collections import defaultdict
 from pathlib import Path
 
+from policykb.content import eligibility
 from policykb.content.diagnostics import ERROR, INFO, WARNING, ContentInvalid, Diagnostic, sort_key
-from policykb.content.loader import TAXONOMY_FILE, Content, iter_record_files
-from policykb.content.models import (AFTER_CLOSURE_ACTIONS, CLOSED_STATUSES, ISSUE_STATUS_LABEL, OPEN_STATUSES, PERIOD, POLICY_STATUS_LABEL,
-                     RECOMMENDED, REQUIRED, Faq, Issue, Policy, Record)
 from policykb.content.labels import FIELD_LABEL, KIND_LABEL  # noqa: F401 (KIND_LABEL/FIELD_LABEL re-exported)
+from policykb.content.loader import TAXONOMY_FILE, Content, iter_record_files
+from policykb.content.models import (
+    AFTER_CLOSURE_ACTIONS,
+    CLOSED_STATUSES,
+    ISSUE_STATUS_LABEL,
+    OPEN_STATUSES,
+    PERIOD,
+    POLICY_STATUS_LABEL,
+    RECOMMENDED,
+    REQUIRED,
+    Faq,
+    Issue,
+    Policy,
+    Record,
+)
 from policykb.content.taxonomy import FIELD_VOCABULARY
 
 # (kind, key) -> kind the referenced id must have.
@@ -33,6 +47,8 @@ REFERENCES = {
 # Issue statuses in which the problem has been handed to someone: a department must be named.
 DISPATCHED = ("assigned", "in_progress", "escalated", "resolved", "explained", "closed")
 URL = re.compile(r"^https?://[^\s/]+\.[^\s]*$")
+# Schemes a browser runs or renders inline; control characters and spaces are ignored by browsers.
+SCRIPT_URL = re.compile(r"^[\x00-\x20]*(javascript|vbscript|data)[\x00-\x20]*:", re.I)
 
 
 def _d(content: Content, rec: Record, where, severity: str, code: str, message: str) -> Diagnostic:
@@ -142,7 +158,11 @@ def check_policy(content: Content, p: Policy, today: dt.date) -> list[Diagnostic
                           f"最近复核日期 review.last_reviewed {iso(p.review.last_reviewed)} 晚于今天。请核对日期。"))
     urls = [(("source",), p.source)] + ([(("apply", "url"), p.apply.url)] if p.apply else [])
     for keys, url in urls:
-        if url and not URL.match(url):
+        if url and SCRIPT_URL.match(url):
+            out.append(_d(content, p, keys, ERROR, "bad-url",
+                          f"“{'.'.join(keys)}” 的值以 “{url.split(':', 1)[0].strip()}:” 开头，这种网址会在浏览器里执行脚本，"
+                          f"不允许使用。请写以 http:// 或 https:// 开头的网址。"))
+        elif url and not URL.match(url):
             out.append(_d(content, p, keys, WARNING, "bad-url",
                           f"“{'.'.join(keys)}” 的值 “{url}” 不像网址。请写完整的网址，以 http:// 或 https:// 开头。"))
     if p.apply and p.apply.phone and not re.search(r"\d", p.apply.phone):
@@ -152,6 +172,12 @@ def check_policy(content: Content, p: Policy, today: dt.date) -> list[Diagnostic
         out.append(_d(content, p, p.body_line, WARNING, "empty-body",
                       "政策正文是空的。请在前置元数据之后写政策原文或要点（支持对象、支持内容、申报条件……）。"))
     return out
+
+
+def check_eligibility(content: Content, p: Policy) -> list[Diagnostic]:
+    """The `eligibility` conditions (rules and messages live in content/eligibility.py)."""
+    return [_d(content, p, where, severity, code, message)
+            for where, severity, code, message in eligibility.check(p, content.taxonomy)]
 
 
 def check_faq(content: Content, f: Faq) -> list[Diagnostic]:
@@ -378,6 +404,7 @@ def validate(content: Content, today: dt.date | None = None) -> list[Diagnostic]
             diags += check_terms(content, rec)
         if isinstance(rec, Policy):
             diags += check_policy(content, rec, today)
+            diags += check_eligibility(content, rec)
         elif isinstance(rec, Faq):
             diags += check_faq(content, rec)
         elif isinstance(rec, Issue):
@@ -400,6 +427,25 @@ def load_valid(root, today: dt.date | None = None, *, what: str = "没有建立�
     if errors:
         raise ContentInvalid(errors, what)
     return content, diags
+
+
+def without_invalid(content: Content, diags: list[Diagnostic]) -> tuple[Content, list[Diagnostic]]:
+    """For tools that must keep working with one bad file (the officers' matcher): the content
+    without every record that has an error, and the first error of each dropped file (to name it
+    as `path:line`). Errors outside records (taxonomy.yml, unreadable files) drop nothing more:
+    those files were not records to begin with."""
+    first: dict[str, Diagnostic] = {}
+    for d in sorted(diags, key=sort_key):
+        if d.severity == ERROR:
+            first.setdefault(d.path, d)
+    bad = set(first)
+
+    def keep(recs):
+        return [r for r in recs if content.shown(r.relpath) not in bad]
+
+    kept = dataclasses.replace(content, policies=keep(content.policies), faqs=keep(content.faqs),
+                               issues=keep(content.issues))
+    return kept, sorted(first.values(), key=sort_key)
 
 
 def count_files(content: Content) -> int:

@@ -14,12 +14,12 @@ WEEK = 7
 class Item:
     id: str
     title: str
-    date: dt.date
+    date: dt.date | None  # None for a rolling deadline (常年受理), which has no date
     detail: str = ""
     path: str = ""
 
     def as_json(self) -> dict:
-        return {"id": self.id, "title": self.title, "date": self.date.isoformat(), "detail": self.detail,
+        return {"id": self.id, "title": self.title, "date": self.date.isoformat() if self.date else None, "detail": self.detail,
                 "path": self.path}
 
 
@@ -32,9 +32,13 @@ class Report:
     review_due: list[Item] = field(default_factory=list)  # review date on or before today
     overdue: list[Item] = field(default_factory=list)  # open problems past their due date
     due_this_week: list[Item] = field(default_factory=list)  # open problems due in the next 7 days
+    outdated_status: list[Item] = field(default_factory=list)  # past expires, status still "effective"
+    rolling: list[Item] = field(default_factory=list)  # current policies with a rolling deadline (常年受理)
 
     SECTIONS = {"expiring": "即将失效的政策", "deadlines": "即将截止申报的政策", "review_due": "到期待复核的政策",
-                "overdue": "已超期未办结的诉求", "due_this_week": "本周到期的诉求"}
+                "overdue": "已超期未办结的诉求", "due_this_week": "本周到期的诉求",
+                "outdated_status": "已过失效日期、状态仍写“有效”的政策（各处已按已失效处理，请编辑改 status）",
+                "rolling": "常年受理的政策（无固定截止日期）"}
 
     def as_json(self) -> dict:
         return {"today": self.today.isoformat(), "days": self.days,
@@ -53,6 +57,11 @@ def build_report(content: Content, *, today: dt.date, days: int = 30) -> Report:
         where = content.shown(p.relpath)
         if p.expires and today <= p.expires <= horizon:
             rep.expiring.append(Item(p.id, p.display_title, p.expires, f"{(p.expires - today).days} 天后失效", where))
+        if p.status == "effective" and p.expires and p.expires < today:  # dates win; the file lags behind
+            rep.outdated_status.append(Item(p.id, p.display_title, p.expires, f"已于 {p.expires} 失效", where))
+        if p.apply and p.apply.rolling and p.is_current(today):
+            dept = f"，{p.apply.department}" if p.apply.department else ""
+            rep.rolling.append(Item(p.id, p.display_title, None, f"{p.apply.rolling}{dept}", where))
         deadline = p.apply.deadline_date if p.apply else None  # rolling deadlines (常年受理) have no date
         if deadline and today <= deadline <= horizon and p.is_current(today):
             rep.deadlines.append(Item(p.id, p.display_title, deadline,
@@ -75,7 +84,7 @@ def build_report(content: Content, *, today: dt.date, days: int = 30) -> Report:
         elif (i.due - today).days < WEEK:
             rep.due_this_week.append(Item(i.id, i.display_title, i.due, f"{(i.due - today).days} 天后到期，{dept}", where))
     for k in Report.SECTIONS:
-        getattr(rep, k).sort(key=lambda it: (it.date, it.id))
+        getattr(rep, k).sort(key=lambda it: (it.date or dt.date.min, it.id))
     return rep
 
 
@@ -85,5 +94,5 @@ def format_report(rep: Report) -> str:
         items = getattr(rep, key)
         lines.append("")
         lines.append(f"{label}（{len(items)}）")
-        lines += [f"  {it.date}  {it.id}  {it.title}  —— {it.detail}" for it in items] or ["  无"]
+        lines += [f"  {it.date or '—'}  {it.id}  {it.title}  —— {it.detail}" for it in items] or ["  无"]
     return "\n".join(lines)

@@ -33,7 +33,8 @@ RESOURCE_FILES = ("userdict.txt", "stopwords.txt", "synonyms.txt", "typos.txt")
 WORD_WEIGHT = 1.0
 BIGRAM_WEIGHT = 1.0
 SYNONYM_WEIGHT = 0.5
-SUBWORD_WEIGHT = 0.5  # dictionary sub-words of a longer word (京市 in 北京市)
+SUBWORD_WEIGHT = 0.5
+SYNONYM_PIECE_WEIGHT = 0.5  # jieba's pieces of a compound synonym (设备/更新 of 设备更新), beside the whole  # dictionary sub-words of a longer word (京市 in 北京市)
 MAX_QUERY_TERMS = 60
 COMPOUNDS = True  # domain compounds are terms wherever their characters run, however jieba cut them
 
@@ -394,8 +395,11 @@ def analyze_query(question: str, *, expand: bool = True) -> AnalyzedQuery:
                     continue
                 expansions[alt] = present[0]
                 alt_runs = segments(alt)
-                for w in word_terms(alt_runs):
-                    add(w, WORD_WEIGHT * SYNONYM_WEIGHT, alt, True)
+                alt_words = word_terms(alt_runs)
+                whole_alt = COMPOUNDS and alt in alt_words  # a dictionary compound: its pieces count less
+                for w in alt_words:
+                    piece = whole_alt and w != alt
+                    add(w, WORD_WEIGHT * SYNONYM_WEIGHT * (SYNONYM_PIECE_WEIGHT if piece else 1.0), alt, True)
                 for b in bigram_terms(alt_runs):
                     add(b, WORD_WEIGHT * BIGRAM_WEIGHT * SYNONYM_WEIGHT, alt, True)
     ordered = sorted(terms.values(), key=lambda t: (-t.weight, t.is_bigram))

@@ -11,9 +11,10 @@ the matcher or the CLI.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Protocol
+from typing import Any, Protocol
 
 from policykb.search.analysis import AnalyzedQuery
 

@@ -21,9 +21,9 @@ import json
 import math
 import time
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import yaml
 
@@ -153,8 +153,8 @@ class Scores:
 def evaluate(content_root, questions: list[Question], *, distractors: Sequence = (), index_dir=None,
              include_all: bool = False) -> dict:
     """Matcher and plain BM25 on the same records; overall, per style, per half (odd/even lines)."""
-    from policykb.search import matcher
     from policykb.content.loader import load_content
+    from policykb.search import matcher
 
     started = time.perf_counter()
     results = matcher.match(content_root, [q.q for q in questions], top=10, include_all=include_all,
@@ -177,7 +177,7 @@ def evaluate(content_root, questions: list[Question], *, distractors: Sequence =
                 docs.append((f.id, f"{f.question or ''}\n{f.body}"))
     bm25 = PlainBM25(docs)
     groups: dict[str, dict[str, Scores]] = defaultdict(lambda: {"matcher": Scores(), "bm25": Scores()})
-    for i, (q, hits) in enumerate(zip(questions, results)):
+    for q, hits in zip(questions, results):
         ranked = [h.id for h in hits]
         base = bm25.search(q.q)
         keys = ["all", f"half:{'odd' if q.line % 2 else 'even'}"]

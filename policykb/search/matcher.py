@@ -20,16 +20,15 @@ import hashlib
 import json
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
-from policykb.search import analysis
-from policykb.search import index_store
-from policykb.search.engine import Filters, Hit, IndexDoc, get_engine
 from policykb.content import regions
 from policykb.content.statuses import policy_status
 from policykb.paths import DEFAULT_CONTENT, cache_dir
+from policykb.search import analysis, index_store
+from policykb.search.engine import Filters, Hit, IndexDoc, get_engine
 
 ENGINE = "whoosh"
 ENGINE_VERSION = "8"  # bump when the index layout or scoring inputs change

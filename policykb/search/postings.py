@@ -75,7 +75,8 @@ class Postings:
             self.vocab: dict[str, int] = marshal.load(fh)
         self.f = {}
         for f in fields:
-            load = lambda s: np.load(self.path / f"{f}.{s}.npy", mmap_mode="r")  # noqa: E731
+            def load(s, f=f):
+                return np.load(self.path / f"{f}.{s}.npy", mmap_mode="r")
             self.f[f] = (load("rows"), load("w"), load("ptr"), int(load("n")[0]))
 
     def extra(self, name: str) -> np.ndarray:

@@ -26,8 +26,8 @@ import json
 import os
 import re
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from policykb.search import analysis
 from policykb.search.engine import Filters, Hit, IndexDoc, Record
@@ -174,7 +174,7 @@ class WhooshEngine:
         (dest / RECORDS).write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
         return {"documents": len(docs), "passages": len(parents)}
 
-    def open(self, path: Path) -> "WhooshSearcher":
+    def open(self, path: Path) -> WhooshSearcher:
         return WhooshSearcher(path)
 
 

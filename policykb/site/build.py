@@ -1,12 +1,11 @@
 """`policykb build`: validate -> render pages -> MkDocs (Material) -> feed -> swap into place.
 
 The project's mkdocs.yml stays plain YAML; this module only fills in paths (docs_dir, site_dir,
-custom_dir, the jieba user dictionary) and the nav, and writes the result beside the
+custom_dir) and the nav, and writes the result beside the
 generated pages, so the same site can be rebuilt by hand with `mkdocs build -f <that file>`.
 """
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import logging
 import os
@@ -19,21 +18,20 @@ from pathlib import Path
 
 import yaml
 
-from policykb.content.diagnostics import ERROR, Diagnostic, has_errors
-from policykb.content.loader import Content, load_content
-from policykb.paths import PROJECT_ROOT
+from policykb.content.diagnostics import Diagnostic
+from policykb.content.validate import load_valid
 from policykb.ledger.stats import compute_stats, group_stats
-from policykb.content.validate import validate
+from policykb.paths import PROJECT_ROOT
 from policykb.site.feed import FEED_FILE, atom_feed
 from policykb.site.generate import Figures, SiteInput, generate_docs
-from policykb.site.searchdict import site_user_dictionary
 from policykb.site.gitdates import read_git_info
+from policykb.site.sitesearch.index import write_index
 
 PROFILES = ("public", "internal")
 CONFIG_FILE = PROJECT_ROOT / "mkdocs.yml"
 EDITOR_GUIDE = PROJECT_ROOT / "docs" / "editor-guide.md"
 DEFAULT_OUT = {"public": PROJECT_ROOT / "build" / "site", "internal": PROJECT_ROOT / "build" / "site-internal"}
-SEARCH_INDEX = Path("search") / "search_index.json"
+SEARCH_MANIFEST = Path("search") / "manifest.json"  # the site search's only fixed-name file
 
 
 class BuildError(Exception):
@@ -55,6 +53,7 @@ class BuildResult:
     search_index_bytes: int
     diagnostics: list[Diagnostic] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)  # build-time remarks for the person building
+    search_index_seconds: float = 0.0  # writing the static search index (part of `seconds`)
 
 
 def figures_of(issues, taxonomy, today: dt.date, profile: str) -> Figures:
@@ -68,13 +67,6 @@ def figures_of(issues, taxonomy, today: dt.date, profile: str) -> Figures:
         fig.by_department = group_stats(issues, "department", as_of=today)
         fig.by_group = group_stats(issues, "service_group", as_of=today)
     return fig
-
-
-def public_view(content: Content) -> Content:
-    """The tree without problem records (`Content.public()` where the loader offers it)."""
-    if hasattr(content, "public"):
-        return content.public()
-    return dataclasses.replace(content, issues=[], include_issues=False)
 
 
 STALE_AFTER = 600  # seconds: a leftover build folder with no live owner this old is removed
@@ -127,30 +119,13 @@ def edit_base(config: dict) -> str:
 
 def derive_config(config: dict, config_dir: Path, *, docs: Path, site: Path, nav: list, profile: str,
                   build_date: dt.date | None = None) -> dict:
-    """The project's config with paths filled in; writes the site's jieba dictionary beside `docs`."""
+    """The project's config with paths filled in."""
     cfg = dict(config)
     cfg["docs_dir"], cfg["site_dir"], cfg["nav"] = str(docs), str(site), nav
     theme = dict(cfg.get("theme") or {})
     if theme.get("custom_dir"):
         theme["custom_dir"] = str((config_dir / theme["custom_dir"]).resolve())
     cfg["theme"] = theme
-    plugins = []
-    for entry in cfg.get("plugins") or []:
-        if isinstance(entry, dict) and "search" in entry:
-            opts = dict(entry["search"] or {})
-            for key in ("jieba_dict", "jieba_dict_user"):
-                if opts.get(key):
-                    path = (config_dir / opts[key]).resolve()
-                    if path.is_file() and key == "jieba_dict_user":
-                        derived = docs.parent / f"{docs.name}.userdict.txt"
-                        opts[key] = str(site_user_dictionary(path, derived))
-                    elif path.is_file():
-                        opts[key] = str(path)
-                    else:
-                        opts.pop(key)  # a missing dictionary only costs segmentation quality
-            entry = {"search": opts}
-        plugins.append(entry)
-    cfg["plugins"] = plugins
     if profile == "internal":
         cfg["site_name"] = f"{cfg.get('site_name', '')}（内部）"
     extra = dict(cfg.get("extra") or {})
@@ -212,7 +187,8 @@ def _swap(tmp: Path, out: Path) -> None:
 
 def build_site(content_dir, out: Path | None = None, *, profile: str = "public", today: dt.date | None = None,
                config_file: Path = CONFIG_FILE, verbose: bool = False) -> BuildResult:
-    """Build the static site. Raises BuildError (with diagnostics) and leaves `out` as it was."""
+    """Build the static site. Raises ContentInvalid (invalid content) or BuildError, and leaves
+    `out` as it was."""
     if profile not in PROFILES:
         raise BuildError(f"未知的 profile “{profile}”，应为 public 或 internal。")
     started = time.perf_counter()
@@ -221,15 +197,12 @@ def build_site(content_dir, out: Path | None = None, *, profile: str = "public",
     out = Path(out) if out else DEFAULT_OUT[profile]
     check_out_dir(out)
     internal = profile == "internal"
-    # One load of the whole tree, one validation (links from FAQs into problem records are
-    # checked on both profiles); public pages then see a view without problem records.
-    full = load_content(root)
-    diags = validate(full, today)
-    if has_errors(diags):
-        n = sum(1 for d in diags if d.severity == ERROR)
-        raise BuildError(f"内容有 {n} 处错误，网站未生成。请先修正上面列出的问题。", diags)
+    # The one gate: one load of the whole tree, one validation (links from FAQs into problem
+    # records are checked on both profiles), ContentInvalid on errors; public pages then see a
+    # view without problem records.
+    full, diags = load_valid(root, today, what="网站未生成")
     figures = figures_of(full.issues, full.taxonomy, today, profile)
-    content = full if internal else public_view(full)
+    content = full if internal else full.public()
     notices: list[str] = []
     clean_stale(out)
 
@@ -263,15 +236,19 @@ def build_site(content_dir, out: Path | None = None, *, profile: str = "public",
                 (tmp / name).unlink(missing_ok=True)
             notices.append("提示：mkdocs.yml 未设置 site_url，订阅源（feed.xml）只含相对链接，也没有生成站点地图"
                            "（sitemap.xml）。正式发布前请在 mkdocs.yml 中填写网站地址 site_url。")
+        t1 = time.perf_counter()
+        # The static search index (policykb/site/sitesearch): from the same load as the pages,
+        # so the public one never holds a problem record.
+        size = write_index(content, tmp, internal=internal)["bytes"]
+        search_seconds = time.perf_counter() - t1
         if internal:  # the browser editor lives on the internal site only
             from policykb.site.cms import write_admin
             notices.append(write_admin(tmp, content.taxonomy, inp.git.prefix or f"{root.resolve().name}/").message)
-        index = tmp / SEARCH_INDEX
-        size = index.stat().st_size if index.is_file() else 0
         _swap(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return BuildResult(out=out, profile=profile, pages=generated["pages"], policies=len(generated["views"]),
                        seconds=time.perf_counter() - started, mkdocs_seconds=mkdocs_seconds,
-                       search_index_bytes=size, diagnostics=diags, notices=notices)
+                       search_index_bytes=size, diagnostics=diags, notices=notices,
+                       search_index_seconds=search_seconds)

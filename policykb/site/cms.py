@@ -80,6 +80,15 @@ def policy_fields(taxonomy: Taxonomy) -> list[dict]:
         {"label": "复核", "name": "review", "widget": "object", "required": False, "collapsed": True, "fields": [
             _f("owner", label_key="review.owner"), _f("last_reviewed", DATE, label_key="review.last_reviewed"),
             _f("every", label_key="review.every", pattern=[r"^\d+[dwmy]$", "写成 数字+单位，例如 6m、1y、90d"])]},
+        {"label": _label("eligibility"), "name": "eligibility", "widget": "list", "required": False,
+         "collapsed": True, "hint": "政策计算器逐条核对的条件，只写原文明确写了的（见编辑指南）", "fields": [
+             _f("field", {"widget": "select", "options": [{"label": f"{s.label}（{n}）", "value": n}
+                                                          for n, s in taxonomy.condition_fields.items()]},
+                label="条件字段"),
+             _f("op", {"widget": "select", "options": [">=", ">", "<=", "<", "==", "!=", "in", "not_in"]},
+                label="比较"),
+             _f("value", label="值", hint="数字（按字段的单位）、true / false、YYYY-MM-DD，或用顿号分隔的可选值"),
+             _f("text", label="给企业看的说明", hint="照政策原文写，例如 企业上年度营业收入不低于2000万元")]},
         {"label": "正文", "name": "body", "widget": "markdown",
          "hint": "支持对象、支持内容、申报条件、申报材料、办理流程"},
     ]

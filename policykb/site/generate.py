@@ -6,6 +6,7 @@ reach this module only on the internal profile (`issues` is empty on the public 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import posixpath
 import re
 import shutil
@@ -17,22 +18,31 @@ import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 from markupsafe import Markup
 
+from policykb.content import eligibility, regions
 from policykb.content.loader import Content
 from policykb.content.models import Issue
 from policykb.ledger.stats import FIGURES, RATES, format_figure
 from policykb.site import charts
 from policykb.site.gitdates import GitInfo
-from policykb.content import regions
 from policykb.site.sanitise import body_html, html_text, md_text
-from policykb.site.views import (NO_CATEGORY, ROLLING, SOON_DAYS, FaqView, PolicyView, category_slug, faq_views,
-                                 issue_views, policy_views)
+from policykb.site.sitesearch.page import write_search_page
+from policykb.site.views import (
+    NO_CATEGORY,
+    ROLLING,
+    SOON_DAYS,
+    FaqView,
+    PolicyView,
+    category_slug,
+    faq_views,
+    issue_views,
+    policy_views,
+)
 
 HERE = Path(__file__).resolve().parent
 ASSETS = HERE / "assets"
 FILTERS = (("categories", "政策类别"), ("region", "适用于…的企业"), ("enterprise_types", "企业类型"),
            ("support", "支持方式"), ("status", "申报状态"))
 STATUS_ORDER = ("即将截止", "申报中", ROLLING, "未设截止日期", "申报已截止")
-SEARCH_PAGE = "search.md"  # the search page, when the build has one; else the home box goes to the catalogue
 PUBLIC_KPIS = ("collected", "within_remit", "escalated", "closed", "open", "median_days_to_close")
 INTERNAL_KPIS = ("collected", "closed", "open", "overdue", "escalated", "median_days_to_close")
 TABLE_KEYS = ("collected", "closed", "open", "overdue", "resolution_rate", "timely_rate", "satisfaction_rate")
@@ -161,6 +171,19 @@ def _meta(title: str, **more) -> dict:
     return meta
 
 
+def _calculator(w: _Writer, docs: Path, content: Content, views: dict, today: dt.date) -> None:
+    """The calculator page and its rules (assets/calculator.json, what calculator.js evaluates)."""
+    rules = eligibility.export_rules(content.policies, content.taxonomy, today)
+    for r in rules["policies"]:
+        r["href"] = views[r["id"]].page[:-3] + ".html" if r["id"] in views else ""
+    used = {c["field"] for r in rules["policies"] for c in r["conditions"]}
+    fields = [(name, spec) for name, spec in rules["fields"].items() if name in used]
+    (docs / "assets" / "calculator.json").write_text(json.dumps(rules, ensure_ascii=False), encoding="utf-8")
+    w.page("calculator.md", "calculator.md.j2", _meta("政策计算器", hide=["navigation", "toc"], search={"exclude": True}),
+           fields=fields, regions=rules["regions"], types=rules["enterprise_types"],
+           counted=sum(1 for r in rules["policies"] if r["conditions"]), total=len(rules["policies"]))
+
+
 def generate_docs(inp: SiteInput, docs: Path) -> dict:
     """Write every page into `docs` (emptied first). Returns the nav and the policy views for the feed."""
     if docs.exists():
@@ -223,11 +246,12 @@ def generate_docs(inp: SiteInput, docs: Path) -> dict:
            total=fig.total, kpis=PUBLIC_KPIS, rates=RATES, by_category=fig.by_category, by_month=fig.by_month,
            category_chart=Markup(charts.bar_rows(fig.by_category, caption="各类诉求收集与办结数")),
            month_chart=Markup(charts.month_columns(fig.by_month, caption="每月收集与办结数")))
+    _calculator(w, docs, content, views, today)
     w.page("tags.md", "tags.md.j2", _meta("标签", hide=["navigation"], search={"exclude": True}))
     nav: list = [{"首页": "index.md"},
                  {"政策": [{"政策目录": "policies/index.md"}, {"已失效政策": "policies/archive.md"}]},
                  {"常见问题": ["faq/index.md"] + [{html_text(g["name"]): f"faq/{g['slug']}.md"} for g in group_list]},
-                 {"数据公开": "stats.md"}, {"标签": "tags.md"}]
+                 {"政策计算器": "calculator.md"}, {"数据公开": "stats.md"}, {"标签": "tags.md"}]
     # Public readers get a short "how to propose a change"; the full editor guide (which
     # describes the private ledger fields) is for the internal site only.
     w.page("contribute.md", "contribute.md.j2", _meta("如何提出修改", hide=["navigation"]),
@@ -237,13 +261,12 @@ def generate_docs(inp: SiteInput, docs: Path) -> dict:
         (docs / "guide.md").write_text(inp.editor_guide.read_text(encoding="utf-8"), encoding="utf-8")
         nav.append({"编辑指南": "guide.md"})
 
+    write_search_page(docs, content, internal=internal)  # the site search's results page (sitesearch)
     # Home: search first, then deadlines, newest and changed, entry points.
     soon = sorted((v for v in current if v.days_left is not None and 0 <= v.days_left <= SOON_DAYS),
                   key=lambda v: (v.deadline, v.id))
     changed = sorted((v for v in current if v.updated), key=lambda v: (v.updated, v.id), reverse=True)[:8]
-    search_action = SEARCH_PAGE if SEARCH_PAGE in w.pages or (docs / SEARCH_PAGE).is_file() else "policies/index.md"
     w.page("index.md", "home.md.j2", _meta("首页", hide=["navigation", "toc"], search={"exclude": True}),
-           search_action=search_action,
            soon=soon, soon_days=SOON_DAYS, newest=current[:8], changed=changed,
            counts={"current": len(current), "faqs": len(faqs)}, facets=facets, facet_counts=counts,
            feed_href="feed.xml")

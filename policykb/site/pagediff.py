@@ -7,13 +7,14 @@ listed here is one whose text differs, not a guess from the record's id.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import tempfile
 from pathlib import Path
 
 import yaml
 
 from policykb.content.loader import Content
-from policykb.site.build import CONFIG_FILE, figures_of, public_view, read_config
+from policykb.site.build import CONFIG_FILE, figures_of, read_config
 from policykb.site.generate import SiteInput, generate_docs
 from policykb.site.gitdates import GitInfo
 
@@ -21,10 +22,11 @@ _SKIP = ("assets/",)
 
 
 def _render(full: Content, today: dt.date, work: Path, name: str) -> dict[str, str]:
+    figures = figures_of(full.issues, full.taxonomy, today, "public")
+    content = full.public()
     config = read_config(CONFIG_FILE) if CONFIG_FILE.is_file() else {}
-    inp = SiteInput(content=public_view(full), profile="public", today=today,
-                    site_name=config.get("site_name", "惠企政策"), git=GitInfo(),
-                    figures=figures_of(full.issues, full.taxonomy, today, "public"), build_date=today)
+    inp = SiteInput(content=content, profile="public", today=today,
+                    site_name=config.get("site_name", "惠企政策"), git=GitInfo(), figures=figures, build_date=today)
     docs = work / name
     generate_docs(inp, docs)
     out = {}
@@ -39,7 +41,7 @@ def _title(text: str) -> str:
     if text.startswith("---\n"):
         try:
             meta = yaml.safe_load(text[4:text.index("\n---", 4)]) or {}
-            return str(meta.get("title") or "")
+            return html.unescape(str(meta.get("title") or ""))  # page titles are stored HTML-escaped
         except (ValueError, yaml.YAMLError):
             return ""
     return ""
@@ -48,7 +50,8 @@ def _title(text: str) -> str:
 def changed_pages(old: Content, new: Content, today: dt.date) -> list[dict]:
     """[{page: "policies/x.html", title, change: added|removed|changed}] on the public site.
 
-    `old`/`new` are full loads; the public view (no problem records) is taken here, as the build does."""
+    `old`/`new` are whole loads (problem records included: the figures page counts them);
+    the pages are rendered from their public views."""
     with tempfile.TemporaryDirectory(prefix="policykb-pagediff-") as tmp:
         a = _render(old, today, Path(tmp), "old")
         b = _render(new, today, Path(tmp), "new")

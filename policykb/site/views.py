@@ -212,19 +212,44 @@ def policy_views(policies: list[Policy], faqs: list[Faq], *, today: dt.date, git
 
 
 def _relate(views: dict[str, PolicyView], limit: int = 5) -> None:
-    """Related policies: current ones sharing categories, enterprise types and support."""
+    """Related policies: current ones sharing categories (2 points each), enterprise types and
+    support (1 each) and the exact region (1); at least 2 points; best score, then newest, then id.
+
+    Computed once per distinct combination of those attributes from an inverted index of the
+    current policies (policies with the same combination have the same related list, but for
+    the ones each is linked with by supersession), so the cost follows the number of
+    combinations and shared terms, not the square of the number of policies.
+    """
+    import heapq
+    from collections import defaultdict
     current = [v for v in views.values() if v.current]
+    index: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for i, o in enumerate(current):
+        for kind, values in (("c", o.categories), ("e", o.enterprise_types), ("s", o.support)):
+            for value in set(values):
+                index[(kind, value)].append(i)
+        if o.region:
+            index[("r", o.region)].append(i)
+    groups: dict[tuple, list[PolicyView]] = defaultdict(list)
     for v in views.values():
-        linked = {v.id} | {ln.page for ln in v.replaced_by + v.replaces}
-        scored = []
-        for o in current:
-            if o.id in linked or o.page in linked:
-                continue
-            score = (2 * len(set(v.categories) & set(o.categories)) + len(set(v.enterprise_types) & set(o.enterprise_types))
-                     + len(set(v.support) & set(o.support)) + (1 if v.region and v.region == o.region else 0))
-            if score >= 2:
-                scored.append((-score, -(o.published or dt.date.min).toordinal(), o.id, o))
-        v.related = [Link(o.title, o.page, note=o.doc_number) for *_, o in sorted(scored)[:limit]]
+        groups[(frozenset(v.categories), frozenset(v.enterprise_types), frozenset(v.support), v.region)].append(v)
+    for (cats, types, support, region), members in groups.items():
+        scores: dict[int, int] = defaultdict(int)
+        for kind, values, points in (("c", cats, 2), ("e", types, 1), ("s", support, 1)):
+            for value in values:
+                for i in index.get((kind, value), ()):
+                    scores[i] += points
+        if region:
+            for i in index.get(("r", region), ()):
+                scores[i] += 1
+        cand = [(-sc, -(current[i].published or dt.date.min).toordinal(), current[i].id, i)
+                for i, sc in scores.items() if sc >= 2]
+        extra = max(len(v.replaced_by) + len(v.replaces) for v in members) + 1  # self and linked ones
+        top = heapq.nsmallest(limit + extra, cand)
+        for v in members:
+            linked = {v.id} | {ln.page for ln in v.replaced_by + v.replaces}
+            picked = [current[i] for *_, i in top if current[i].id not in linked and current[i].page not in linked]
+            v.related = [Link(o.title, o.page, note=o.doc_number) for o in picked[:limit]]
 
 
 def faq_views(faqs: list[Faq], policies: dict[str, PolicyView], *, git: GitInfo, edit_base: str) -> list[FaqView]:

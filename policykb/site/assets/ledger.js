@@ -1,6 +1,29 @@
 /* Internal ledger: filter every ledger table by text and sort a table by clicking its header
-   (client side, no libraries). Without JavaScript the tables show in full, unsorted. */
+   (client side, no libraries); overdue / due-this-week flags recomputed for the reader's today.
+   Without JavaScript the tables show in full, unsorted, flagged as of the build. */
+import { daysLeft } from "./countdown.js";
+
+export const WEEK_DAYS = 7;  // policykb.site.views.WEEK_DAYS
+
+export function flagRows(root = document, now = new Date()) {
+  root.querySelectorAll("tr[data-open='1'][data-due]").forEach((row) => {
+    const days = daysLeft(row.getAttribute("data-due"), now);
+    const flag = row.querySelector("[data-due-flag]");
+    if (days === null || !flag) return;
+    const overdue = days < 0, week = !overdue && days <= WEEK_DAYS;
+    row.classList.toggle("pkb-overdue", overdue);
+    row.classList.toggle("pkb-due-week", week);
+    flag.textContent = "";
+    if (!overdue && !week) return;
+    const strong = document.createElement("strong");
+    strong.className = overdue ? "pkb-alert" : "pkb-due-flag";
+    strong.textContent = overdue ? `超期 ${-days} 天` : "本周到期";
+    flag.append(document.createElement("br"), strong);
+  });
+}
+
 function init() {
+  flagRows();
   const form = document.getElementById("pkb-ledger-filters");
   const tables = Array.from(document.querySelectorAll("table[data-ledger-table]"));
   if (!form || !tables.length || form.hasAttribute("data-ready")) return;
