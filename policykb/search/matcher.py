@@ -258,14 +258,23 @@ def ensure_index(content_root=None, index_dir=None, *, internal: bool = False,
     try:
         return build(), True
     except index_store.IndexBusy:
-        # Another process is building: most likely the very index we need. Wait for it.
+        pass
+    # Another process is building: most likely the very index we need. Wait for it; if another
+    # writer slips in between (a race, not an error), wait again.
+    for attempt in range(3):
         index_store.wait_for_writer(index_dir)
         gen = index_store.current(index_dir)
         if gen is not None and gen.manifest.get("key") == key["key"]:
             if strict and gen.manifest.get("skipped"):
                 _load_valid(_root(content_root), include_issues=internal, strict=True)
             return gen, False
-        return build(), True
+        try:
+            return build(), True
+        except index_store.IndexBusy:
+            if attempt == 2:
+                raise
+            time.sleep(0.2)
+    raise AssertionError("unreachable")
 
 
 def searcher_for(gen: index_store.Generation):
