@@ -71,3 +71,9 @@ def os_error_message(e: OSError) -> str:
     reason = _OS_REASONS.get(errno.errorcode.get(e.errno or 0, ""), e.strerror or "系统错误")
     where = "、".join(str(p) for p in (e.filename, getattr(e, "filename2", None)) if p)
     return f"{reason}：{where}。请检查该路径后重试。" if where else f"{reason}。请检查后重试。"
+
+
+def clean_text(text: str) -> str:
+    """Text from argv or stdin with bytes that were not UTF-8 (kept by Python as surrogates)
+    replaced by U+FFFD, so nothing downstream fails on them."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace") if text else text

@@ -355,3 +355,18 @@ def test_resolved_problem_wording_expands_cited_policy_in_internal_index_only(ma
     assert "电闸" not in internal[0].snippet
     [public] = matcher.match(root, ["电闸总跳"], types="policy")
     assert public == []  # private wording never reaches the public index
+
+
+def test_questions_that_are_not_utf8_are_answered_not_crashed(tree, tmp_path):
+    import subprocess
+    import sys
+    exe = Path(sys.executable).parent / "policykb"
+    env = {**__import__("os").environ, "POLICYKB_CACHE": str(tmp_path / "cache")}
+    r = subprocess.run([str(exe), "match", "--content", str(tree), "--json", "--top", "1", "-"],
+                       input=b"\xff\xfe\xe6\x8a\x80\xe6\x94\xb9\n", capture_output=True, env=env, timeout=120)
+    assert r.returncode == 0 and b"Traceback" not in r.stderr, r.stderr.decode("utf-8", "replace")
+    line = json.loads(r.stdout.decode("utf-8").splitlines()[0])
+    assert line["q"].endswith("技改") and line["results"]
+    r = subprocess.run([str(exe), "match", "--content", str(tree), b"\xff\xe6\x8a\x80\xe6\x94\xb9"],
+                       capture_output=True, env=env, timeout=120)
+    assert r.returncode == 0 and b"Traceback" not in r.stderr, r.stderr.decode("utf-8", "replace")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from policykb.console import EXIT_CANNOT_RUN, content_option, fail
+from policykb.console import EXIT_CANNOT_RUN, clean_text, content_option, fail
 from policykb.content.statuses import POLICY_STATUS_LABEL
 
 TYPE_LABEL = {"policy": "政策", "faq": "问答", "issue": "诉求"}
@@ -162,9 +162,13 @@ def match_cmd(content_dir, index_dir, top, rtype, region, include_all, as_json, 
     from policykb.search import index_store, matcher
     root = _check_root(content_dir)
     if question == "-":
-        questions = [line.rstrip("\r\n") for line in sys.stdin]
+        # bytes, so a stray non-UTF-8 byte becomes U+FFFD whatever the locale's stdin errors are
+        raw = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode("utf-8")
+        questions = [line.rstrip("\r") for line in raw.decode("utf-8-sig", "replace").split("\n")]
+        if questions and questions[-1] == "":
+            questions.pop()
     else:
-        questions = [question]
+        questions = [clean_text(question)]
     if not as_json and not any(q.strip() for q in questions):
         fail("请输入问题。")
 

@@ -52,6 +52,12 @@ ZH = {
     "directory": "文件夹",
     "path": "路径",
     "Could not open file {filename!r}: {message}": "无法打开文件 {filename!r}：{message}",
+    "Choose from:\n\t{choices}": "可选：\n\t{choices}",
+    "{value!r} is not a valid boolean. Recognized values: {states}": "{value!r} 不是有效的是/否值，可写：{states}",
+    "{name} {filename!r} is not executable.": "{name} {filename!r} 无法执行。",
+    "{len_type} values are required, but {len_value} was given.": "需要 {len_type} 个值，却给了 {len_value} 个。",
+    "Takes {nargs} values but 1 was given.": "需要 {nargs} 个值，却只给了 1 个。",
+    "unknown error": "未知错误",
     # plural forms (ngettext)
     "Got unexpected extra argument ({args})": "多余的参数（{args}）",
     "Got unexpected extra arguments ({args})": "多余的参数（{args}）",

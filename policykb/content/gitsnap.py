@@ -33,7 +33,7 @@ def locate(content_dir) -> Location:
         top = _git(path, "rev-parse", "--show-toplevel").decode().strip()
         prefix = _git(path, "rev-parse", "--show-prefix").decode().strip()
     except GitError as e:
-        raise GitError(f"{path} 不在 Git 仓库中，无法比较版本（{e}）。") from e
+        raise GitError(f"{path} 不在 Git 仓库中，无法比较版本。请在仓库里运行，或用 --content 指向仓库中的内容目录。") from e
     return Location(Path(top), prefix)
 
 
