@@ -269,7 +269,8 @@ def eval_cmd(content_dir, questions_file, distractors, misses, engine, as_json):
 def bench_cmd(content_dir, questions_file, scale, no_site, as_json):
     from policykb.search import bench
     root = _check_root(content_dir)
-    report = bench.run(root, questions_file=questions_file, scale=scale, site=not no_site,
+    from policykb.site.bench import bench_site
+    report = bench.run(root, questions_file=questions_file, scale=scale, site=None if no_site else bench_site,
                        log=lambda m: click.echo(m, err=True))
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False, indent=1))

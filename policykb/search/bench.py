@@ -136,13 +136,9 @@ def _baseline_latency(root: Path, questions: list[str]) -> dict:
             "bm25_p50_ms": round(statistics.median(lat), 2), "bm25_p95_ms": round(_percentile(lat, 95), 2)}
 
 
-def measure_site(label: str, root: Path, log) -> dict:
-    from policykb.site.bench import bench_site
-    log(f"{label}：生成网站…")
-    return bench_site(root)
-
-
-def run(root: Path, *, questions_file=None, scale: int = 10, site: bool = True, log=lambda m: None) -> dict:
+def run(root: Path, *, questions_file=None, scale: int = 10, site=None, log=lambda m: None) -> dict:
+    """Matcher figures on the corpus and its `scale`× copy; `site(root) -> dict`, when given, adds the
+    site build's figures on the same two corpora (passed in by the CLI: search never imports site)."""
     questions = _questions(Path(root), questions_file)
     work = Path(tempfile.mkdtemp(prefix="policykb-bench-"))
     try:
@@ -153,7 +149,8 @@ def run(root: Path, *, questions_file=None, scale: int = 10, site: bool = True, 
         runs.append(measure(corpora[1][0], corpora[1][1], questions, work, log))
         if site:
             for r, (label, path) in zip(runs, corpora):
-                r["site"] = measure_site(label, path, log)
+                log(f"{label}：生成网站…")
+                r["site"] = site(path)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return {"content": str(root), "scale": scale, "runs": runs, "ratios": _ratios(runs)}
