@@ -21,7 +21,7 @@ from policykb.site.build import build_site
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--no-first-run", "--disable-sync"]
-TODAY = dt.date.today()
+TODAY = dt.date(2026, 12, 1)  # the build's day and the browser's clock: the bundled content ages
 SHOTS = TEST_OUTPUT / "site"
 
 pytestmark = [
@@ -64,6 +64,7 @@ def browser():
 def page(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     pg = context.new_page()
+    pg.clock.set_fixed_time(dt.datetime(TODAY.year, TODAY.month, TODAY.day, 10, 0))
     errors = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
     yield pg

@@ -3,6 +3,7 @@ interface window.policykb.search on every page, the search box and results page,
 parity of the browser client with the Python reference (policykb/site/sitesearch/query.py)."""
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import gzip
 import http.server
@@ -23,6 +24,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--no-first-run", "--disable-sync"]
 SHOTS = TEST_OUTPUT / "site"
+TODAY = dt.date(2026, 12, 1)  # the build's day and the browser's clock: the bundled content ages
 PARITY = 0.98
 NCP_DIR = Path(os.environ.get("POLICYKB_NCP") or NCP)  # the NCP dev set (never copied into the project)
 
@@ -65,7 +67,7 @@ def browser():
 @pytest.fixture(scope="module")
 def tree_site(tmp_path_factory):
     root = write_tree(tmp_path_factory.mktemp("browser-search") / "content", TREE)
-    site = build_site(root, root.parent / "site").out
+    site = build_site(root, root.parent / "site", today=TODAY).out
     server, url = _serve(site)
     yield site, url
     server.shutdown()
@@ -76,7 +78,7 @@ def tree_site(tmp_path_factory):
 def bundled_site(tmp_path_factory):
     if not (BUNDLED / "policies").is_dir():
         pytest.skip("bundled content not present")
-    site = build_site(BUNDLED, tmp_path_factory.mktemp("browser-bundled") / "site").out
+    site = build_site(BUNDLED, tmp_path_factory.mktemp("browser-bundled") / "site", today=TODAY).out
     server, url = _serve(site)
     yield site, url
     server.shutdown()
@@ -87,6 +89,7 @@ def bundled_site(tmp_path_factory):
 def page(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     pg = context.new_page()
+    pg.clock.set_fixed_time(dt.datetime(TODAY.year, TODAY.month, TODAY.day, 10, 0))
     errors = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
     yield pg
