@@ -319,3 +319,28 @@ def test_a_region_alias_names_the_zone(cli, tmp_path):
     rows = json.loads(cli("eligible", "--content", BUNDLED, "--profile", profile, "--json", "--today", TODAY).output)
     zone = next(r for r in rows["results"] if r["id"] == "zone-hightech-enterprise-reward-2025")
     assert zone["conditions"][0]["verdict"] == "met", zone["conditions"][0]
+
+
+# ---------------------------------------------------------------- one home for labels, dates and regions
+
+def test_the_evaluator_uses_the_shared_status_labels_dates_and_region_rule():
+    from policykb.cli import eligible as cli_eligible
+    from policykb.content import regions
+    from policykb.content.statuses import POLICY_STATUS_LABEL
+    assert not hasattr(el, "STATUS_LABEL") and not hasattr(el, "CONDITION_LABEL")
+    assert cli_eligible.HEADING is el.VERDICT_LABEL and cli_eligible.STATUS_LABEL is POLICY_STATUS_LABEL
+    # Rules built on one day, evaluated on a later one (the page runs long after the build):
+    # the status is what Policy.status_on says on the later day.
+    content = load_content(BUNDLED, include_issues=False)
+    built, later = dt.date(2020, 1, 1), dt.date(2027, 1, 1)
+    rules = el.export_rules(content.policies, content.taxonomy, built)
+    got = {r.id: r.status for r in el.evaluate(rules, {}, later, include_all=True)}
+    want = {p.id: p.status_on(later) for p in content.policies if p.status_on(built) != "draft"}
+    assert got == want and "expired" in got.values()
+    # The region verdict is met/unclear exactly where regions.applies_to says the policy applies.
+    known = ["天津市/滨海新区/滨海高新区", "重庆市/两江新区"]
+    for policy_region in ("天津市", "天津市/滨海新区/滨海高新区", "重庆市/两江新区"):
+        for company in ("滨海高新区", "天津市", "两江新区", "重庆市"):
+            verdict = run(rule(region=policy_region), {"region": company}, known=known).conditions[0].verdict
+            applies = regions.applies_to(policy_region, regions.resolve(company, known))
+            assert (verdict != "unmet") == applies, (policy_region, company, verdict)

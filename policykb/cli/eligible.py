@@ -10,10 +10,10 @@ import click
 
 from policykb.console import EXIT_ERRORS, content_option, fail, today_option
 from policykb.content.diagnostics import ERROR, Diagnostic, diagnostic
+from policykb.content.eligibility import VERDICT_LABEL as HEADING
 from policykb.content.statuses import POLICY_STATUS_LABEL as STATUS_LABEL
 
 MARK = {"met": "✓", "unclear": "?", "unmet": "✗"}
-HEADING = {"eligible": "符合", "unclear": "待确认", "ineligible": "不符合"}
 
 
 def read_profile(path: Path, specs: dict, types: list[str] | None = None) -> dict:

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 
 from policykb.content import regions
 from policykb.content.diagnostics import ERROR, WARNING, Diagnostic
+from policykb.content.statuses import POLICY_STATUS_LABEL, policy_status
 
 TYPES = ("bool", "number", "enum", "date", "years")
 OPS = {
@@ -30,8 +31,6 @@ OPS = {
 OP_LABEL = {">=": "不低于", ">": "高于", "<=": "不超过", "<": "低于", "==": "为", "!=": "不为",
             "in": "属于", "not_in": "不属于"}
 VERDICT_LABEL = {"eligible": "符合", "unclear": "待确认", "ineligible": "不符合"}
-CONDITION_LABEL = {"met": "符合", "unclear": "待确认", "unmet": "不符合"}
-STATUS_LABEL = {"effective": "有效", "expired": "已失效", "repealed": "已废止", "draft": "草稿"}
 PROFILE_META = ("name", "note", "expected")  # profile keys the evaluator ignores
 _NUM = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(\S*?)\s*$")
 
@@ -405,12 +404,13 @@ def _region(policy_region: str, profile: dict, known: list[str]) -> ConditionRes
     wanted = profile.get("region")
     if not wanted:
         return ConditionResult(text, "unclear", f"未填写注册地，请确认企业是否注册在{policy_region}")
-    company = sorted(regions.resolve(wanted, known))
-    if any(cp == policy_region or cp.startswith(policy_region + "/") for cp in company):
+    resolved = regions.resolve(wanted, known)
+    company = sorted(resolved)
+    if not regions.applies_to(policy_region, resolved):
+        return ConditionResult(text, "unmet", f"注册地{'、'.join(company)}不在{policy_region}")
+    if any(policy_region in regions.levels(cp) for cp in company):  # the policy's region or under it
         return ConditionResult(text, "met", f"注册地{'、'.join(company)}在适用范围内")
-    if any(policy_region.startswith(cp + "/") for cp in company):
-        return ConditionResult(text, "unclear", f"注册地只填到{'、'.join(company)}，请确认企业是否注册在{policy_region}")
-    return ConditionResult(text, "unmet", f"注册地{'、'.join(company)}不在{policy_region}")
+    return ConditionResult(text, "unclear", f"注册地只填到{'、'.join(company)}，请确认企业是否注册在{policy_region}")
 
 
 def _types(wanted: list[str], profile: dict) -> ConditionResult | None:
@@ -427,13 +427,12 @@ def _types(wanted: list[str], profile: dict) -> ConditionResult | None:
 
 
 def evaluate_one(rule: dict, fields: dict, profile: dict, known: list[str], today: dt.date) -> Result:
-    status = rule["status"]
-    if status == "effective" and rule["expires"] and rule["expires"] < today.isoformat():
-        status = "expired"  # dates win: the page may run long after the build
+    expires = dt.date.fromisoformat(rule["expires"]) if rule["expires"] else None
+    status = policy_status(rule["status"], expires, today)  # dates win: the page may run long after the build
     conds: list[ConditionResult] = []
     if status != "effective":
         when = f"（{rule['expires']} 到期）" if status == "expired" and rule["expires"] else ""
-        conds.append(ConditionResult("政策在有效期内", "unmet", f"政策{STATUS_LABEL[status]}{when}，不能申报"))
+        conds.append(ConditionResult("政策在有效期内", "unmet", f"政策{POLICY_STATUS_LABEL[status]}{when}，不能申报"))
     for extra in (_region(rule["region"], profile, known), _types(rule["enterprise_types"], profile)):
         if extra:
             conds.append(extra)
