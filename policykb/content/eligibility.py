@@ -232,9 +232,12 @@ def describe(spec: FieldSpec, op: str, value) -> str:
 
 # ---------------------------------------------------------------- profiles
 
-def check_profile(data: dict, specs: dict, types: list[str] | None = None) -> list[tuple[str, str]]:
+def check_profile(data: dict, specs: dict, types: list[str] | None = None, *, today: dt.date | None = None,
+                  known: list[str] | None = None, table: dict | None = None) -> list[tuple[str, str]]:
     """Problems in a company profile: [(key, Chinese message)]. `types`: the taxonomy's
-    enterprise types (a misspelt type would silently never match)."""
+    enterprise types (a misspelt type would silently never match); `known` (with alias `table`):
+    the content's region paths (an unknown region would silently match only national policies);
+    `today`: a founding date after it is impossible."""
     out = []
     for key, raw in data.items():
         if key in PROFILE_META or raw is None:
@@ -242,6 +245,13 @@ def check_profile(data: dict, specs: dict, types: list[str] | None = None) -> li
         if key == "region":
             if not isinstance(raw, str):
                 out.append((key, "region（注册地）应为文本，例如 滨海高新区 或 天津市/滨海新区。"))
+            elif known is not None and raw.strip() and not any(  # a path under a known region is fine too
+                    regions.is_known(lv, known, table) for lv in [raw, *regions.levels(raw)]):
+                near = regions.closest(raw, known, table)
+                names = sorted({p.split("/")[-1] for p in known if p != regions.NATIONAL}, key=lambda n: (-len(n), n))[:6]
+                hint = f"是不是 “{near}”？" if near else ""
+                out.append((key, f"内容里没有地区 “{raw.strip()}”，按它计算只会剩下全国性的政策。{hint}"
+                                 f"可写地区路径中的任一级或其简称，内容里的地区有：{'、'.join(names) or '（无）'}。"))
         elif key == "enterprise_types":
             if not (isinstance(raw, list) and all(isinstance(x, str) for x in raw)) and not isinstance(raw, str):
                 out.append((key, "enterprise_types（企业类型）应为列表，每项一行，以 “- ” 开头。"))
@@ -250,7 +260,8 @@ def check_profile(data: dict, specs: dict, types: list[str] | None = None) -> li
                 if wrong:
                     out.append((key, f"企业类型 “{'、'.join(wrong)}” 不在分类表中。请改为：{'、'.join(types)}。"))
         elif key in specs:
-            _, problem = coerce(specs[key], raw, condition=False)
+            value, problem = coerce(specs[key], raw, condition=False)
+            problem = problem or _impossible_profile(specs[key], value, today)
             if problem:
                 out.append((key, f"{key}（{specs[key].label}）的值 “{_fmt(raw)}”：{problem[1]}。"))
         else:
@@ -258,10 +269,27 @@ def check_profile(data: dict, specs: dict, types: list[str] | None = None) -> li
     return out
 
 
-def profile_diagnostics(data: dict, lines: dict, shown: str, specs: dict, types: list[str] | None = None) -> list[Diagnostic]:
-    """`check_profile` as diagnostics at the profile file's lines (`policykb eligible`)."""
+def _impossible_profile(spec: FieldSpec, value, today: dt.date | None):
+    """A well-typed profile value no company can have: a negative count or amount, a share over
+    100 %, a founding date after today."""
+    if spec.type == "years" and isinstance(value, str):
+        if today is not None and value > today.isoformat():
+            return ("range", f"成立日期晚于今天（{today.isoformat()}），请核对年份")
+        return None
+    if spec.type in ("number", "years") and isinstance(value, float):
+        if value < 0:
+            return ("range", "不能是负数")
+        if spec.unit == "%" and value > 100:
+            return ("range", "百分比不能超过 100")
+    return None
+
+
+def profile_diagnostics(data: dict, lines: dict, shown: str, specs: dict, types: list[str] | None = None,
+                        **context) -> list[Diagnostic]:
+    """`check_profile` as diagnostics at the profile file's lines (`policykb eligible`);
+    `context`: check_profile's today, known, table."""
     return [Diagnostic(shown, lines.get((key,), 1), ERROR, "bad-profile", message + "请改正后重试。")
-            for key, message in check_profile(data, specs, types)]
+            for key, message in check_profile(data, specs, types, **context)]
 
 
 def normalise_profile(data: dict, specs: dict) -> dict:
