@@ -319,3 +319,87 @@ def test_a_region_alias_names_the_zone(cli, tmp_path):
     rows = json.loads(cli("eligible", "--content", BUNDLED, "--profile", profile, "--json", "--today", TODAY).output)
     zone = next(r for r in rows["results"] if r["id"] == "zone-hightech-enterprise-reward-2025")
     assert zone["conditions"][0]["verdict"] == "met", zone["conditions"][0]
+
+
+# ---------------------------------------------------------------- one home for labels, dates and regions
+
+def test_the_evaluator_uses_the_shared_status_labels_dates_and_region_rule():
+    from policykb.cli import eligible as cli_eligible
+    from policykb.content import regions
+    from policykb.content.statuses import POLICY_STATUS_LABEL
+    assert not hasattr(el, "STATUS_LABEL") and not hasattr(el, "CONDITION_LABEL")
+    assert cli_eligible.HEADING is el.VERDICT_LABEL and cli_eligible.STATUS_LABEL is POLICY_STATUS_LABEL
+    # Rules built on one day, evaluated on a later one (the page runs long after the build):
+    # the status is what Policy.status_on says on the later day.
+    content = load_content(BUNDLED, include_issues=False)
+    built, later = dt.date(2020, 1, 1), dt.date(2027, 1, 1)
+    rules = el.export_rules(content.policies, content.taxonomy, built)
+    got = {r.id: r.status for r in el.evaluate(rules, {}, later, include_all=True)}
+    want = {p.id: p.status_on(later) for p in content.policies if p.status_on(built) != "draft"}
+    assert got == want and "expired" in got.values()
+    # The region verdict is met/unclear exactly where regions.applies_to says the policy applies.
+    known = ["天津市/滨海新区/滨海高新区", "重庆市/两江新区"]
+    for policy_region in ("天津市", "天津市/滨海新区/滨海高新区", "重庆市/两江新区"):
+        for company in ("滨海高新区", "天津市", "两江新区", "重庆市"):
+            verdict = run(rule(region=policy_region), {"region": company}, known=known).conditions[0].verdict
+            applies = regions.applies_to(policy_region, regions.resolve(company, known))
+            assert (verdict != "unmet") == applies, (policy_region, company, verdict)
+
+
+def test_cli_refuses_an_impossible_profile_naming_every_line(cli, tmp_path):
+    bad = tmp_path / "bad.yml"
+    bad.write_text("name: 某公司\nregion: 火星\nyears_founded: 2030-01-01\nemployees: -5\nrd_ratio: 450\n"
+                   "revenue: 800万元\n", encoding="utf-8")
+    res = cli("eligible", "--content", BUNDLED, "--profile", bad, "--today", TODAY)
+    assert res.exit_code == 1, res.output
+    lines = [ln for ln in res.output.splitlines() if "错误[bad-profile]" in ln]
+    assert [ln.split(":")[1] for ln in lines] == ["2", "3", "4", "5"], res.output
+    assert "火星" in lines[0] and "滨海高新区" in lines[0]  # names the content's regions
+    assert "晚于今天（2026-06-01）" in lines[1] and "负数" in lines[2] and "100" in lines[3]
+    assert "符合" not in res.output.replace("不符合", "")  # nothing computed
+    # A near miss of a known region names it; a founding date up to today is fine.
+    near = tmp_path / "near.yml"
+    near.write_text("region: 滨海高兴区\nyears_founded: 2026-06-01\nrd_ratio: 100\nemployees: 0\n", encoding="utf-8")
+    res = cli("eligible", "--content", BUNDLED, "--profile", near, "--today", TODAY)
+    assert res.exit_code == 1 and "是不是 “滨海高新区”" in res.output, res.output
+    assert len([ln for ln in res.output.splitlines() if "错误[bad-profile]" in ln]) == 1
+    near.write_text("region: 泰达\nyears_founded: 2026-06-01\nrd_ratio: 100\nemployees: 0\n", encoding="utf-8")
+    assert cli("eligible", "--content", BUNDLED, "--profile", near, "--today", TODAY).exit_code == 0
+
+
+GOOD_POLICY = """
+---
+title: 好政策
+region: 天津市/滨海新区/滨海高新区
+eligibility:
+  - field: employees
+    op: "<="
+    value: 500
+    text: 职工不超过500人
+---
+正文。
+"""
+
+
+def test_cli_skips_a_bad_policy_file_like_match_and_strict_refuses(cli, make_tree, tmp_path):
+    root = make_tree({"policies/good.md": GOOD_POLICY, "policies/bad.md": POLICY})
+    profile = tmp_path / "p.yml"
+    profile.write_text("region: 滨海高新区\nemployees: 10\n", encoding="utf-8")
+    res = cli("eligible", "--content", root, "--profile", profile, "--json", "--today", TODAY)
+    assert res.exit_code == 0, res.output
+    warnings = [ln for ln in res.stderr.splitlines() if ln.startswith("警告")]
+    assert len(warnings) == 1 and "bad.md:5" in warnings[0] and "policykb validate" in warnings[0], res.stderr
+    results = json.loads(res.stdout)["results"]
+    assert [r["verdict"] for r in results] == ["eligible"] and results[0]["title"] == "好政策"
+    res = cli("eligible", "--content", root, "--profile", profile, "--today", TODAY, "--strict")
+    assert res.exit_code == 1 and "没有计算" in res.output and "bad.md:5" in res.output
+
+
+def test_a_region_the_taxonomy_names_or_a_path_under_a_known_region_is_accepted(cli, tmp_path):
+    profile = tmp_path / "p.yml"
+    for region in ("重庆市/两江新区", "两江", "天津市/河西区", "全国"):
+        profile.write_text(f"region: {region}\n", encoding="utf-8")
+        res = cli("eligible", "--content", BUNDLED, "--profile", profile, "--json", "--today", TODAY)
+        assert res.exit_code == 0, (region, res.output)
+    profile.write_text("region: 火星/某区\n", encoding="utf-8")
+    assert cli("eligible", "--content", BUNDLED, "--profile", profile, "--today", TODAY).exit_code == 1

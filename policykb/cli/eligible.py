@@ -10,14 +10,15 @@ import click
 
 from policykb.console import EXIT_ERRORS, content_option, fail, today_option
 from policykb.content.diagnostics import ERROR, Diagnostic, diagnostic
+from policykb.content.eligibility import VERDICT_LABEL as HEADING
 from policykb.content.statuses import POLICY_STATUS_LABEL as STATUS_LABEL
 
 MARK = {"met": "✓", "unclear": "?", "unmet": "✗"}
-HEADING = {"eligible": "符合", "unclear": "待确认", "ineligible": "不符合"}
 
 
-def read_profile(path: Path, specs: dict, types: list[str] | None = None) -> dict:
-    """The profile YAML as a dict; bad input -> every problem as `path:line: …`, exit 1."""
+def read_profile(path: Path, specs: dict, types: list[str] | None = None, **context) -> dict:
+    """The profile YAML as a dict; bad input -> every problem as `path:line: …`, exit 1.
+    `context`: what the profile is checked against (check_profile's today, known, table)."""
     import yaml
 
     from policykb.content.eligibility import profile_diagnostics
@@ -39,7 +40,7 @@ def read_profile(path: Path, specs: dict, types: list[str] | None = None) -> dic
                                 "企业信息应为 “字段: 值” 的映射，例如 region: 滨海高新区。"))
     if not diags:
         data = {str(k): v for k, v in data.items()}
-        diags += profile_diagnostics(data, lines, shown, specs, types)
+        diags += profile_diagnostics(data, lines, shown, specs, types, **context)
     if diags:
         for d in diags:
             click.echo(d.format(), err=True)
@@ -80,6 +81,21 @@ def _print(results, today: dt.date, name: str | None) -> None:
             click.echo(f"   {MARK[c.verdict]} {c.text}{tail}")
 
 
+def _load(content_dir, today: dt.date, strict: bool):
+    """The content to calculate on. As `policykb match`: every record file with an error is left
+    out, named in one warning (path:line of its first error); `strict` stops on any error."""
+    from policykb.content.loader import load_content
+    from policykb.content.validate import load_valid, validate, without_invalid
+    if strict:
+        return load_valid(content_dir, today, what="没有计算")[0]  # raises ContentInvalid on errors
+    content = load_content(content_dir)
+    content, dropped = without_invalid(content, validate(content, today))
+    if dropped:
+        click.echo(f"警告：{len(dropped)} 个文件有错误，没有参与计算：{'、'.join(f'{d.path}:{d.line}' for d in dropped)}。"
+                   f"其余政策照常计算。运行 policykb validate --content {content_dir} 查看详情。", err=True)
+    return content
+
+
 @click.command("eligible", help="政策计算器：按企业信息（YAML 文件：region、enterprise_types 和各条件字段）"
                                 "逐条核对申报条件，列出符合、待确认、不符合的有效政策。没填的信息算作待确认，"
                                 "不算不符合。")
@@ -89,11 +105,15 @@ def _print(results, today: dt.date, name: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON：{\"results\": [{id, title, verdict, conditions}]}")
 @click.option("--all", "include_all", is_flag=True, help="同时列出已失效、已废止和草稿政策（注明状态，不会算作符合）")
 @today_option("按这一天判断政策是否有效、计算成立年限（默认今天），格式 YYYY-MM-DD，便于复现结果")
-def eligible_cmd(content_dir, profile_file, as_json, include_all, today):
+@click.option("--strict", is_flag=True, help="内容有任何错误就不计算（默认跳过有错误的文件并给出警告）")
+def eligible_cmd(content_dir, profile_file, as_json, include_all, today, strict):
+    from policykb.content import regions
     from policykb.content.eligibility import evaluate_content
-    from policykb.content.validate import load_valid
-    content, _ = load_valid(content_dir, today, what="没有计算")  # the one gate: stops on content errors
-    data = read_profile(Path(profile_file), content.taxonomy.condition_fields, content.taxonomy.terms("enterprise_types"))
+    content = _load(content_dir, today, strict)
+    known = sorted({regions.path(r) for r in [*(p.region for p in content.policies), *content.taxonomy.regions]
+                    if regions.path(r)})  # the policies' regions and the regions the taxonomy names
+    data = read_profile(Path(profile_file), content.taxonomy.condition_fields, content.taxonomy.terms("enterprise_types"),
+                        today=today, known=known, table=regions.alias_table(content.taxonomy, known))
     results = evaluate_content(content.policies, content.taxonomy, data, today, include_all=include_all,
                                include_drafts=True)
     if as_json:

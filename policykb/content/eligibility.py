@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 
 from policykb.content import regions
 from policykb.content.diagnostics import ERROR, WARNING, Diagnostic
+from policykb.content.statuses import POLICY_STATUS_LABEL, policy_status
 
 TYPES = ("bool", "number", "enum", "date", "years")
 OPS = {
@@ -30,8 +31,6 @@ OPS = {
 OP_LABEL = {">=": "不低于", ">": "高于", "<=": "不超过", "<": "低于", "==": "为", "!=": "不为",
             "in": "属于", "not_in": "不属于"}
 VERDICT_LABEL = {"eligible": "符合", "unclear": "待确认", "ineligible": "不符合"}
-CONDITION_LABEL = {"met": "符合", "unclear": "待确认", "unmet": "不符合"}
-STATUS_LABEL = {"effective": "有效", "expired": "已失效", "repealed": "已废止", "draft": "草稿"}
 PROFILE_META = ("name", "note", "expected")  # profile keys the evaluator ignores
 _NUM = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(\S*?)\s*$")
 
@@ -233,9 +232,12 @@ def describe(spec: FieldSpec, op: str, value) -> str:
 
 # ---------------------------------------------------------------- profiles
 
-def check_profile(data: dict, specs: dict, types: list[str] | None = None) -> list[tuple[str, str]]:
+def check_profile(data: dict, specs: dict, types: list[str] | None = None, *, today: dt.date | None = None,
+                  known: list[str] | None = None, table: dict | None = None) -> list[tuple[str, str]]:
     """Problems in a company profile: [(key, Chinese message)]. `types`: the taxonomy's
-    enterprise types (a misspelt type would silently never match)."""
+    enterprise types (a misspelt type would silently never match); `known` (with alias `table`):
+    the content's region paths (an unknown region would silently match only national policies);
+    `today`: a founding date after it is impossible."""
     out = []
     for key, raw in data.items():
         if key in PROFILE_META or raw is None:
@@ -243,6 +245,13 @@ def check_profile(data: dict, specs: dict, types: list[str] | None = None) -> li
         if key == "region":
             if not isinstance(raw, str):
                 out.append((key, "region（注册地）应为文本，例如 滨海高新区 或 天津市/滨海新区。"))
+            elif known is not None and raw.strip() and not any(  # a path under a known region is fine too
+                    regions.is_known(lv, known, table) for lv in [raw, *regions.levels(raw)]):
+                near = regions.closest(raw, known, table)
+                names = sorted({p.split("/")[-1] for p in known if p != regions.NATIONAL}, key=lambda n: (-len(n), n))[:6]
+                hint = f"是不是 “{near}”？" if near else ""
+                out.append((key, f"内容里没有地区 “{raw.strip()}”，按它计算只会剩下全国性的政策。{hint}"
+                                 f"可写地区路径中的任一级或其简称，内容里的地区有：{'、'.join(names) or '（无）'}。"))
         elif key == "enterprise_types":
             if not (isinstance(raw, list) and all(isinstance(x, str) for x in raw)) and not isinstance(raw, str):
                 out.append((key, "enterprise_types（企业类型）应为列表，每项一行，以 “- ” 开头。"))
@@ -251,7 +260,8 @@ def check_profile(data: dict, specs: dict, types: list[str] | None = None) -> li
                 if wrong:
                     out.append((key, f"企业类型 “{'、'.join(wrong)}” 不在分类表中。请改为：{'、'.join(types)}。"))
         elif key in specs:
-            _, problem = coerce(specs[key], raw, condition=False)
+            value, problem = coerce(specs[key], raw, condition=False)
+            problem = problem or _impossible_profile(specs[key], value, today)
             if problem:
                 out.append((key, f"{key}（{specs[key].label}）的值 “{_fmt(raw)}”：{problem[1]}。"))
         else:
@@ -259,10 +269,27 @@ def check_profile(data: dict, specs: dict, types: list[str] | None = None) -> li
     return out
 
 
-def profile_diagnostics(data: dict, lines: dict, shown: str, specs: dict, types: list[str] | None = None) -> list[Diagnostic]:
-    """`check_profile` as diagnostics at the profile file's lines (`policykb eligible`)."""
+def _impossible_profile(spec: FieldSpec, value, today: dt.date | None):
+    """A well-typed profile value no company can have: a negative count or amount, a share over
+    100 %, a founding date after today."""
+    if spec.type == "years" and isinstance(value, str):
+        if today is not None and value > today.isoformat():
+            return ("range", f"成立日期晚于今天（{today.isoformat()}），请核对年份")
+        return None
+    if spec.type in ("number", "years") and isinstance(value, float):
+        if value < 0:
+            return ("range", "不能是负数")
+        if spec.unit == "%" and value > 100:
+            return ("range", "百分比不能超过 100")
+    return None
+
+
+def profile_diagnostics(data: dict, lines: dict, shown: str, specs: dict, types: list[str] | None = None,
+                        **context) -> list[Diagnostic]:
+    """`check_profile` as diagnostics at the profile file's lines (`policykb eligible`);
+    `context`: check_profile's today, known, table."""
     return [Diagnostic(shown, lines.get((key,), 1), ERROR, "bad-profile", message + "请改正后重试。")
-            for key, message in check_profile(data, specs, types)]
+            for key, message in check_profile(data, specs, types, **context)]
 
 
 def normalise_profile(data: dict, specs: dict) -> dict:
@@ -405,12 +432,13 @@ def _region(policy_region: str, profile: dict, known: list[str]) -> ConditionRes
     wanted = profile.get("region")
     if not wanted:
         return ConditionResult(text, "unclear", f"未填写注册地，请确认企业是否注册在{policy_region}")
-    company = sorted(regions.resolve(wanted, known))
-    if any(cp == policy_region or cp.startswith(policy_region + "/") for cp in company):
+    resolved = regions.resolve(wanted, known)
+    company = sorted(resolved)
+    if not regions.applies_to(policy_region, resolved):
+        return ConditionResult(text, "unmet", f"注册地{'、'.join(company)}不在{policy_region}")
+    if any(policy_region in regions.levels(cp) for cp in company):  # the policy's region or under it
         return ConditionResult(text, "met", f"注册地{'、'.join(company)}在适用范围内")
-    if any(policy_region.startswith(cp + "/") for cp in company):
-        return ConditionResult(text, "unclear", f"注册地只填到{'、'.join(company)}，请确认企业是否注册在{policy_region}")
-    return ConditionResult(text, "unmet", f"注册地{'、'.join(company)}不在{policy_region}")
+    return ConditionResult(text, "unclear", f"注册地只填到{'、'.join(company)}，请确认企业是否注册在{policy_region}")
 
 
 def _types(wanted: list[str], profile: dict) -> ConditionResult | None:
@@ -427,13 +455,12 @@ def _types(wanted: list[str], profile: dict) -> ConditionResult | None:
 
 
 def evaluate_one(rule: dict, fields: dict, profile: dict, known: list[str], today: dt.date) -> Result:
-    status = rule["status"]
-    if status == "effective" and rule["expires"] and rule["expires"] < today.isoformat():
-        status = "expired"  # dates win: the page may run long after the build
+    expires = dt.date.fromisoformat(rule["expires"]) if rule["expires"] else None
+    status = policy_status(rule["status"], expires, today)  # dates win: the page may run long after the build
     conds: list[ConditionResult] = []
     if status != "effective":
         when = f"（{rule['expires']} 到期）" if status == "expired" and rule["expires"] else ""
-        conds.append(ConditionResult("政策在有效期内", "unmet", f"政策{STATUS_LABEL[status]}{when}，不能申报"))
+        conds.append(ConditionResult("政策在有效期内", "unmet", f"政策{POLICY_STATUS_LABEL[status]}{when}，不能申报"))
     for extra in (_region(rule["region"], profile, known), _types(rule["enterprise_types"], profile)):
         if extra:
             conds.append(extra)
