@@ -45,6 +45,7 @@ FILTERS = (("categories", "政策类别"), ("region", "适用于…的企业"), 
 STATUS_ORDER = ("即将截止", "申报中", ROLLING, "未设截止日期", "申报已截止")
 PUBLIC_KPIS = ("collected", "within_remit", "escalated", "closed", "open", "median_days_to_close")
 INTERNAL_KPIS = ("collected", "closed", "open", "overdue", "escalated", "median_days_to_close")
+CATALOGUE_PAGE_ROWS = 500  # above this many rows the catalogue is split into static pages (index-2.html, …)
 TABLE_KEYS = ("collected", "closed", "open", "overdue", "resolution_rate", "timely_rate", "satisfaction_rate")
 
 
@@ -184,6 +185,20 @@ def _calculator(w: _Writer, docs: Path, content: Content, views: dict, today: dt
            counted=sum(1 for r in rules["policies"] if r["conditions"]), total=len(rules["policies"]))
 
 
+def _catalogue(w: _Writer, current: list, facets: dict, counts: dict) -> None:
+    """The catalogue: one page up to CATALOGUE_PAGE_ROWS rows, else a series of static pages
+    (policies/index.md, index-2.md, …) linked by 上一页/下一页; catalog.js loads the other pages'
+    rows when the reader filters, so the filter covers every row."""
+    size = max(1, CATALOGUE_PAGE_ROWS)
+    chunks = [current[i:i + size] for i in range(0, len(current), size)] or [[]]
+    paths = ["policies/index.md"] + [f"policies/index-{n}.md" for n in range(2, len(chunks) + 1)]
+    for n, (path, chunk) in enumerate(zip(paths, chunks), start=1):
+        title = "政策目录" if n == 1 else f"政策目录（第 {n} 页）"
+        w.page(path, "catalogue.md.j2", _meta(title, hide=["navigation", "toc"], search={"exclude": True}),
+               rows=chunk, total=len(current), page_no=n, page_paths=paths,
+               facets=facets, facet_counts=counts, filters=FILTERS)
+
+
 def generate_docs(inp: SiteInput, docs: Path) -> dict:
     """Write every page into `docs` (emptied first). Returns the nav and the policy views for the feed."""
     if docs.exists():
@@ -212,9 +227,7 @@ def generate_docs(inp: SiteInput, docs: Path) -> dict:
     w = _Writer(env, docs, {"site_name": inp.site_name, "today": today, "build_date": inp.build_date or today})
     internal = inp.profile == "internal"
 
-    w.page("policies/index.md", "catalogue.md.j2",
-           _meta("政策目录", hide=["navigation", "toc"], search={"exclude": True}),
-           rows=current, facets=facets, facet_counts=counts, filters=FILTERS)
+    _catalogue(w, current, facets, counts)
     w.page("policies/archive.md", "archive.md.j2", _meta("已失效政策", hide=["toc"], search={"exclude": True}),
            rows=archive)
     for v in views.values():

@@ -13,6 +13,10 @@ import { applyCountdowns } from "./countdown.js";
   function initCatalogue() {
     var table = document.getElementById("pkb-catalogue");
     var form = document.getElementById("pkb-filters");
+    if (table && !form && !table.getAttribute("data-ready")) {  // a later page of a split catalogue
+      table.setAttribute("data-ready", "1");
+      applyCountdowns(table);
+    }
     if (!table || !form || form.getAttribute("data-ready")) return;
     form.setAttribute("data-ready", "1");
     applyCountdowns(table);
@@ -27,7 +31,7 @@ import { applyCountdowns } from "./countdown.js";
 
     // The application states were recomputed for today: rebuild the status choices and counts.
     var statusSelect = form.querySelector("select[data-filter=status]");
-    if (statusSelect) {
+    if (statusSelect && !table.getAttribute("data-pages")) {  // a split catalogue keeps the build's counts
       var order = ["即将截止", "申报中", "常年受理", "未设截止日期", "申报已截止"], tally = {};
       rows.forEach(function (r) { var s = r.getAttribute("data-status"); tally[s] = (tally[s] || 0) + 1; });
       while (statusSelect.options.length > 1) statusSelect.remove(1);
@@ -53,7 +57,44 @@ import { applyCountdowns } from "./countdown.js";
       return row.getAttribute("data-" + field) || "";
     }
 
+    // A split catalogue (index-2.html, …): the first filter loads the rows of the other pages,
+    // parsed as inert documents (no script runs) and imported, so the filter covers every row.
+    var more = (table.getAttribute("data-pages") || "").split("|").filter(Boolean);
+    var loading = null;
+    function loadAll() {
+      if (!loading) {
+        loading = Promise.all(more.map(function (href) {
+          return fetch(href).then(function (r) { return r.text(); });
+        })).then(function (texts) {
+          texts.forEach(function (html) {
+            var doc = new DOMParser().parseFromString(html, "text/html");
+            var other = doc.getElementById("pkb-catalogue");
+            if (!other || !other.tBodies[0]) return;
+            Array.prototype.slice.call(other.tBodies[0].rows).forEach(function (tr) {
+              var row = document.importNode(tr, true);
+              body.appendChild(row);
+              rows.push(row);
+            });
+          });
+          applyCountdowns(table);
+          var pager = document.querySelector("[data-pager]");
+          if (pager) pager.hidden = true;
+          table.setAttribute("data-loaded", "all");
+        });
+      }
+      return loading;
+    }
+
+    function filtering() {
+      return selects.some(function (s) { return s.value; }) || (text.value || "").trim() ||
+        sort.value !== "published-desc";
+    }
+
     function apply() {
+      if (more.length && !loading && filtering()) {
+        loadAll().then(apply);
+        return;
+      }
       var wanted = selects.map(function (s) { return [s.getAttribute("data-filter"), s.value]; })
         .filter(function (p) { return p[1]; });
       var needle = (text.value || "").trim().toLowerCase();
@@ -74,7 +115,7 @@ import { applyCountdowns } from "./countdown.js";
         return asc ? ka.localeCompare(kb) : kb.localeCompare(ka);
       });
       sorted.forEach(function (row) { body.appendChild(row); });
-      count.textContent = String(shown);
+      if (!more.length || loading) count.textContent = String(shown);
       if (empty) empty.hidden = shown > 0;
       var q = new URLSearchParams();
       wanted.forEach(function (p) { q.set(p[0], p[1]); });
