@@ -197,6 +197,11 @@ def new_cmd(title, body, category, enterprise, contact, channel, region, service
             issue_id, interactive, show_similar, content_dir, by, date, commit):
     """受理一条新诉求（缺少的项目在终端中逐项提问）。"""
     from policykb.ledger import lifecycle as ledger
+    if issue_id is not None:
+        try:
+            ledger.check_id(issue_id, "诉求编号")
+        except _ledger_errors() as e:
+            fail(str(e), EXIT_ERRORS)
     if interactive is None:
         interactive = sys.stdin.isatty()
     content = _load(content_dir)
