@@ -103,6 +103,12 @@ def test_bad_issue_ids_are_refused_before_any_path(tree, cli, bad):
     assert sorted(p.name for p in tree.rglob("*.md")) == ["2026-0001.md", "zone-power.md"]
 
 
+def test_issue_id_is_checked_before_the_content_is_read(tmp_path, cli):
+    r = cli("issue", "new", "--content", tmp_path / "missing", "--title", "x", "--category", "其他", "--id", "../x",
+            "--no-interactive", "--no-similar", "--by", "a", "--date", "2026-04-01")
+    assert r.exit_code != 0 and "不合法" in r.output, r.output
+
+
 def test_promote_id_cannot_leave_the_tree(tree, cli, tmp_path):
     resolved = RECORD.replace("status: received", "status: resolved\ndepartment: 区供电公司\ndue: 2026-03-20\n"
                               "closed_on: 2026-03-10\nresolution: 已架设线路")

@@ -15,10 +15,10 @@ from pathlib import Path
 import click
 
 from policykb.console import EXIT_OK, content_option, fail, today_option
+from policykb.content.labels import KIND_SHORT_LABEL
 
 CHANGE_LABEL = {"added": "新增", "removed": "删除", "renamed": "改名", "moved": "移动", "changed": "修改"}
 PAGE_LABEL = {"added": "新页面", "removed": "页面删除", "changed": "内容变化"}
-KIND_LABEL = {"policy": "政策", "faq": "常见问题", "issue": "企业诉求"}
 MAX_CELL = 120
 # A PR comment holds 65536 characters on GitHub (1 MB on GitLab): long lists are cut, with a note.
 MAX_ITEMS, MAX_SECTIONS, MAX_CHARS = 100, 40, 60000
@@ -46,7 +46,7 @@ def render_markdown(d) -> str:
               f"日期规则按 {d.today.isoformat()} 判断。", ""]
     alerts = ([f"- 政策 `{r['id']}` {r['title']}：本次改动后不再有效（{r['text']}）" for r in d.retired]
               + [f"- 政策 `{s['new']}` 取代 `{s['old']}`（{s['old_title']}）" for s in d.superseded]
-              + [f"- 问答 `{f['id']}` {f['title']}：{f['text']}，请改引用或删去这一项" for f in d.orphaned_faqs])
+              + [f"- {KIND_SHORT_LABEL['faq']} `{f['id']}` {f['title']}：{f['text']}，请改引用或删去这一项" for f in d.orphaned_faqs])
     if alerts:
         lines += ["### 请审核人特别留意", "", *alerts, ""]
     for change in ("added", "removed", "renamed", "moved"):
@@ -57,12 +57,12 @@ def render_markdown(d) -> str:
         for r in rows[:MAX_ITEMS]:
             where = f"`{r.old_path}` → `{r.path}`" if r.old_path else f"`{r.path}`"
             was = f"（原 id `{r.old_id}`）" if r.old_id else ""
-            lines.append(f"- {KIND_LABEL[r.kind]} `{r.id}`{was} {r.title}：{where}")
+            lines.append(f"- {KIND_SHORT_LABEL[r.kind]} `{r.id}`{was} {r.title}：{where}")
         lines += _more(len(rows) - MAX_ITEMS)
     edited = [r for r in d.records
               if r.change in ("changed", "renamed") and (r.fields or r.body_added or r.body_removed)]
     for r in edited[:MAX_SECTIONS]:
-        lines += [f"### {CHANGE_LABEL[r.change]}：{KIND_LABEL[r.kind]} `{r.id}` {r.title}", "", f"文件：`{r.path}`", ""]
+        lines += [f"### {CHANGE_LABEL[r.change]}：{KIND_SHORT_LABEL[r.kind]} `{r.id}` {r.title}", "", f"文件：`{r.path}`", ""]
         lines += [f"- **{n}**" for n in r.notes]
         if r.notes:
             lines.append("")

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from policykb.console import DATE, EXIT_ERRORS, content_option, fail, today_option
+from policykb.content.labels import KIND_SHORT_LABEL
 from policykb.content.loader import ContentRootError, load_content
 from policykb.content.models import ISSUE_STATUS_LABEL, ISSUE_STATUSES, SATISFACTION
 
@@ -196,6 +197,11 @@ def new_cmd(title, body, category, enterprise, contact, channel, region, service
             issue_id, interactive, show_similar, content_dir, by, date, commit):
     """受理一条新诉求（缺少的项目在终端中逐项提问）。"""
     from policykb.ledger import lifecycle as ledger
+    if issue_id is not None:
+        try:
+            ledger.check_id(issue_id, "诉求编号")
+        except _ledger_errors() as e:
+            fail(str(e), EXIT_ERRORS)
     if interactive is None:
         interactive = sys.stdin.isatty()
     content = _load(content_dir)
@@ -272,11 +278,10 @@ def _print_similar(content_dir, text, *, exclude=None, content=None, top=5):
     if not hits:
         click.echo("没有找到相似的以往诉求、问答或政策。")
         return
-    kind = {"issue": "诉求", "faq": "问答", "policy": "政策"}
     click.echo("相似的以往诉求、问答和政策：")
     for h in hits:
         reason = f"（命中：{'、'.join(h.matched)}）" if h.matched else ""
-        click.echo(f"  [{kind.get(h.type, h.type)}] {h.id} {h.title}  得分 {h.score:.2f}{reason}")
+        click.echo(f"  [{KIND_SHORT_LABEL.get(h.type, h.type)}] {h.id} {h.title}  得分 {h.score:.2f}{reason}")
         rec = by_id.get(h.id)
         if h.type == "issue" and rec is not None and getattr(rec, "resolution", None):
             click.echo(f"      办理结果：{rec.resolution}")

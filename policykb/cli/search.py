@@ -9,9 +9,9 @@ from pathlib import Path
 import click
 
 from policykb.console import EXIT_CANNOT_RUN, clean_text, content_option, fail
+from policykb.content.labels import KIND_SHORT_LABEL
 from policykb.content.statuses import POLICY_STATUS_LABEL
 
-TYPE_LABEL = {"policy": "政策", "faq": "问答", "issue": "诉求"}
 NO_MATCH = "没有找到匹配的政策或问答。可以换个说法、写得具体一些，或加 --all 查看已失效的政策。"
 NOT_CONFIDENT = ("没有找到有把握的匹配：知识库里可能没有这个问题的答案。"
                  "下面是相关度较低的候选，仅供参考（标有“弱匹配”）。")
@@ -134,7 +134,7 @@ def _print_hits(question: str, hits, color: bool) -> None:
     if not hits[0].confident:
         click.echo(NOT_CONFIDENT)
     for i, h in enumerate(hits, 1):
-        label = TYPE_LABEL.get(h.type, h.type)
+        label = KIND_SHORT_LABEL.get(h.type, h.type)
         status = f"（{POLICY_STATUS_LABEL[h.status]}）" if h.status in ("expired", "repealed", "draft") else ""
         title = click.style(h.title, bold=True) if color else h.title
         weak = "" if h.confident else "[弱匹配] "

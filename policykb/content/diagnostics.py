@@ -133,6 +133,3 @@ class ContentInvalid(Exception):
 def sort_key(d: Diagnostic):
     return (d.path, d.line, _ORDER[d.severity], d.code)
 
-
-def has_errors(diags) -> bool:
-    return any(d.severity == ERROR for d in diags)

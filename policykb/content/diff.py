@@ -13,25 +13,12 @@ import difflib
 import re
 from dataclasses import dataclass, field
 
+from policykb.content.labels import field_label
 from policykb.content.loader import Content
 from policykb.content.models import POLICY_STATUS_LABEL, Record
 
-KIND_LABEL = {"policy": "政策", "faq": "常见问题", "issue": "企业诉求"}
 # Problem-record fields whose values never go into a summary that may be posted on a PR.
 PRIVATE = {("issue", "enterprise"), ("issue", "contact")}
-FIELD_LABEL = {
-    "title": "标题", "doc_number": "文号", "issuer": "发文机关", "region": "地区", "published": "发布日期",
-    "effective": "施行日期", "expires": "失效日期", "status": "状态", "supersedes": "取代的旧政策",
-    "superseded_by": "被哪项政策取代", "categories": "类别", "enterprise_types": "适用对象", "support": "支持方式",
-    "keywords": "检索词", "summary": "要点", "apply.department": "受理部门", "apply.phone": "咨询电话",
-    "apply.url": "申报网址", "apply.deadline": "申报截止", "apply.how": "申报方式", "source": "原文链接",
-    "review.owner": "复核负责人", "review.last_reviewed": "最近复核", "review.every": "复核周期",
-    "question": "问题", "aliases": "其他问法", "policies": "引用的政策", "issues": "来源诉求",
-    "department": "部门", "updated": "更新日期", "draft": "草稿", "received": "受理日期", "category": "诉求类别",
-    "enterprise": "企业", "contact": "联系人", "channel": "渠道", "service_group": "服务组", "officer": "经办人",
-    "due": "办结时限", "closed_on": "办结日期", "escalated_to": "上报对象", "resolution": "办理结果",
-    "satisfaction": "满意度", "faq": "关联问答", "public": "可公开", "history": "办理记录",
-}
 # Fields a reviewer of a policy change looks at first.
 KEY_FIELDS = ("status", "expires", "apply.deadline", "summary", "issuer", "supersedes", "superseded_by")
 AMOUNT = re.compile(r"\d+(?:[.,]\d+)*\s*(?:亿元|万元|千元|元|%|％|倍)")
@@ -150,7 +137,7 @@ def _compare(old: Record, new: Record) -> tuple[list[FieldChange], int, int]:
     order = list(b) + [k for k in a if k not in b]
     rank = {k: i for i, k in enumerate(KEY_FIELDS)}
     keys = sorted((k for k in order if a.get(k) != b.get(k)), key=lambda k: (rank.get(k, len(rank)), order.index(k)))
-    changes = [FieldChange(k, FIELD_LABEL.get(k, k), a.get(k), b.get(k), (new.kind, k) in PRIVATE) for k in keys]
+    changes = [FieldChange(k, field_label(k, new.kind), a.get(k), b.get(k), (new.kind, k) in PRIVATE) for k in keys]
     added = removed = 0
     if old.body.strip() != new.body.strip():
         for line in difflib.ndiff(old.body.strip().splitlines(), new.body.strip().splitlines()):

@@ -11,6 +11,8 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from policykb.fsio import write_atomic
+
 TAXONOMY_FILE = "taxonomy.yml"
 FOLDERS = {"policies": "policy", "faq": "faq", "issues": "issue"}
 LOADER_VERSION = "2"  # bump when parsing changes what records contain (invalidates caches)
@@ -195,7 +197,5 @@ def fingerprint(root, *, memo_dir: Path | None = None) -> str:
     digest = h.hexdigest()
     if memo is not None:
         memo.parent.mkdir(parents=True, exist_ok=True)
-        tmp = memo.with_name(f"{memo.name}.{os.getpid()}.tmp")
-        tmp.write_text(digest, encoding="ascii")
-        os.replace(tmp, memo)
+        write_atomic(memo, digest, encoding="ascii")
     return digest

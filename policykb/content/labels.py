@@ -43,6 +43,15 @@ FIELD_LABEL_BY_KIND = {
 }
 
 
+def known_field_label(*keys: str, kind: str | None = None) -> str | None:
+    """The label of the first of `keys` that has one (kind-specific first), or None."""
+    for key in keys:
+        label = FIELD_LABEL_BY_KIND.get((kind, key)) or FIELD_LABEL.get(key)
+        if label:
+            return label
+    return None
+
+
 def field_label(key: str, kind: str | None = None) -> str:
     """The Chinese label of a field ("apply.deadline" for nested ones); the key itself if unknown."""
-    return FIELD_LABEL_BY_KIND.get((kind, key)) or FIELD_LABEL.get(key, key)
+    return known_field_label(key, kind=kind) or key

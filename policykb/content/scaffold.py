@@ -5,7 +5,7 @@ from the content's taxonomy. The file loads as written; the editor fills in the 
 """
 from __future__ import annotations
 
-from policykb.content.diff import FIELD_LABEL
+from policykb.content.labels import known_field_label
 from policykb.content.models import MODELS, REQUIRED, Apply, Record, Review
 from policykb.content.schema import DESCRIPTION, STATUS_LABELS
 from policykb.content.taxonomy import FIELD_VOCABULARY, Taxonomy
@@ -28,7 +28,7 @@ NOTE = {"supersedes": "本政策取代的旧政策 id（文件名，不含 .md�
 
 def _comment(kind: str, key: str, dotted: str, taxonomy: Taxonomy) -> str:
     parts = []
-    label = FIELD_LABEL.get(dotted) or FIELD_LABEL.get(key)
+    label = known_field_label(dotted, key, kind=kind)
     if label:
         parts.append(("必填：" if key in REQUIRED[kind] and "." not in dotted else "") + label)
     vocab = FIELD_VOCABULARY.get((kind, key))

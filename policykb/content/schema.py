@@ -11,7 +11,7 @@ from __future__ import annotations
 import typing
 
 from policykb.content import models
-from policykb.content.diff import FIELD_LABEL
+from policykb.content.labels import KIND_LABEL, known_field_label
 from policykb.content.loader import ID_PATTERN
 from policykb.content.models import MODELS, PERIOD, REQUIRED, Record
 from policykb.content.statuses import ISSUE_STATUS_LABEL, POLICY_STATUS_LABEL
@@ -82,7 +82,7 @@ def _field_schema(kind: str, name: str, info, taxonomy: Taxonomy, label_key: str
             out = _object(kind, sub, taxonomy, prefix=f"{name}.")
         else:
             out = {}  # a type this generator does not know yet: accept anything rather than lie
-    label = FIELD_LABEL.get(label_key) or FIELD_LABEL.get(name)
+    label = known_field_label(label_key, name, kind=kind)
     if label:
         out["title"] = label
     text = DESCRIPTION.get(label_key)
@@ -127,7 +127,7 @@ def _object(kind: str, model, taxonomy: Taxonomy, prefix: str = "") -> dict:
 def record_schema(kind: str, taxonomy: Taxonomy | None = None) -> dict:
     taxonomy = taxonomy or Taxonomy()
     out = {"$schema": DRAFT, "$id": f"https://policykb.invalid/schemas/{kind}.schema.json",
-           "title": {"policy": "政策", "faq": "常见问题", "issue": "企业诉求"}[kind] + "的前置元数据",
+           "title": KIND_LABEL[kind] + "的前置元数据",
            **_object(kind, MODELS[kind], taxonomy)}
     out["required"] = list(REQUIRED[kind])
     for key in REQUIRED[kind]:

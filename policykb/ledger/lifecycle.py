@@ -341,11 +341,6 @@ def commit_change(change: Change, repo: Path | None = None, message: str | None 
     return change.commit
 
 
-def git_commit(change: Change, message: str | None = None) -> str:
-    """Commit only the changed file(s) in the repository that holds them; returns the commit id."""
-    return commit_change(change, None, message)
-
-
 def git_log(path: Path) -> list[str]:
     """One line per commit touching the file (empty when not in a repository)."""
     return gitutil.log_lines(path)

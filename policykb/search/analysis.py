@@ -17,11 +17,11 @@ import hashlib
 import marshal
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from policykb.fsio import write_atomic
 from policykb.paths import SEARCH_RESOURCES, cache_dir
 
 ANALYSIS_VERSION = "5"  # bump when the code below changes what terms a text yields
@@ -123,10 +123,7 @@ def tokenizer():
         tk.initialize()
         for word, freq, tag in user_words():
             tk.add_word(word, freq, tag)
-        fd, tmp = tempfile.mkstemp(dir=cache_dir(), prefix=".jieba-")
-        with os.fdopen(fd, "wb") as f:
-            marshal.dump((tk.FREQ, tk.total), f)
-        os.replace(tmp, cache)
+        write_atomic(cache, marshal.dumps((tk.FREQ, tk.total)))
     _TOKENIZER = tk
     return tk
 
@@ -310,10 +307,7 @@ def _readings() -> dict[str, list[str]]:
             got = sorted({r for r in (readings[0] if readings else []) if r and r != c})
             if got:
                 table[c] = got
-    fd, tmp = tempfile.mkstemp(dir=cache_dir(), prefix=".pinyin-")
-    with os.fdopen(fd, "wb") as f:
-        marshal.dump(table, f)
-    os.replace(tmp, cache)
+    write_atomic(cache, marshal.dumps(table))
     _READINGS = table
     return table
 

@@ -20,6 +20,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from policykb.fsio import write_atomic
+
 POINTER = "CURRENT"
 MANIFEST = "manifest.json"
 LOCK = ".write.lock"
@@ -100,12 +102,8 @@ def new_generation(index_dir: Path, fingerprint: str) -> Path:
 def publish(index_dir: Path, gen_path: Path, manifest: dict) -> Generation:
     """Write the manifest, then point CURRENT at the new generation in one atomic step."""
     index_dir = Path(index_dir)
-    tmp = gen_path / (MANIFEST + ".tmp")
-    tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
-    os.replace(tmp, gen_path / MANIFEST)
-    ptr_tmp = index_dir / f".{POINTER}.{os.getpid()}.tmp"
-    ptr_tmp.write_text(gen_path.name + "\n", encoding="utf-8")
-    os.replace(ptr_tmp, index_dir / POINTER)
+    write_atomic(gen_path / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1, default=str))
+    write_atomic(index_dir / POINTER, gen_path.name + "\n")
     _prune(index_dir, keep=gen_path.name)
     return Generation(gen_path, manifest)
 

@@ -29,6 +29,7 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
+from policykb.fsio import write_atomic
 from policykb.search import analysis
 from policykb.search.engine import Filters, Hit, IndexDoc, Record
 
@@ -171,7 +172,7 @@ class WhooshEngine:
         records = [{"id": d.id, "type": d.type, "region": d.region, "status": d.status,
                     "expires": d.expires.isoformat() if d.expires else None, "dated": d.dated,
                     "links": [t for t in d.links if t in row_of and t != d.id]} for d in docs]
-        (dest / RECORDS).write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
+        write_atomic(dest / RECORDS, json.dumps(records, ensure_ascii=False))
         return {"documents": len(docs), "passages": len(parents)}
 
     def open(self, path: Path) -> WhooshSearcher:

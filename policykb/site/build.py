@@ -31,7 +31,6 @@ PROFILES = ("public", "internal")
 CONFIG_FILE = PROJECT_ROOT / "mkdocs.yml"
 EDITOR_GUIDE = PROJECT_ROOT / "docs" / "editor-guide.md"
 DEFAULT_OUT = {"public": PROJECT_ROOT / "build" / "site", "internal": PROJECT_ROOT / "build" / "site-internal"}
-SEARCH_MANIFEST = Path("search") / "manifest.json"  # the site search's only fixed-name file
 
 
 class BuildError(Exception):

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from policykb.content.diff import FIELD_LABEL
+from policykb.content.labels import FIELD_LABEL, field_label
 from policykb.content.models import POLICY_STATUS_LABEL
 from policykb.content.taxonomy import FIELD_VOCABULARY, Taxonomy
 from policykb.paths import PROJECT_ROOT
@@ -100,7 +100,7 @@ def faq_fields(taxonomy: Taxonomy) -> list[dict]:
         _f("aliases", {"widget": "list"}),
         _f("categories", _terms("faq", "categories", taxonomy)),
         _f("policies", _relation()),
-        _f("department"), _f("region"), _f("updated", DATE),
+        _f("department", label=field_label("department", "faq")), _f("region"), _f("updated", DATE),
         _f("draft", {"widget": "boolean", "default": True}, hint="草稿不在网站上显示；审核通过后关掉"),
         {"label": "答案", "name": "body", "widget": "markdown", "required": True},
     ]

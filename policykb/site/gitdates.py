@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from policykb import gitutil
 
 _SEP = "\x1e"
 
@@ -19,12 +20,7 @@ class GitInfo:
 
 
 def _git(root: Path, *args: str) -> str | None:
-    try:
-        out = subprocess.run(["git", "-c", "core.quotepath=off", "-C", str(root), *args],
-                             capture_output=True, text=True, timeout=120)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return out.stdout if out.returncode == 0 else None
+    return gitutil.output(list(args), root, timeout=120)
 
 
 def read_git_info(root: Path) -> GitInfo:

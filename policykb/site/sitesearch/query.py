@@ -16,7 +16,6 @@ LINK_NUM, LINK_DEN = 7, 20  # a FAQ and the policies it cites gain 7/20 of the b
 # A question naming a zone: records of other zones keep 3/10 of their score (the matcher's
 # OTHER_ZONE_PRIOR), so what applies there comes first.
 ZONE_NUM, ZONE_DEN = 3, 10
-TYPE_NAME = {"p": "policy", "f": "faq", "i": "issue"}
 STATUS_NAME = {"e": "effective", "x": "expired", "r": "repealed", "d": "draft"}
 
 
