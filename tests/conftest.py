@@ -82,3 +82,14 @@ def git_repo(tmp_path) -> Path:
     git(repo, "config", "user.email", "test@example.invalid")
     git(repo, "config", "user.name", "测试")
     return repo
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's headless Chromium through Playwright, one a test module (tests/browser_helpers.py)."""
+    from browser_helpers import launch
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = launch(p)
+        yield b
+        b.close()

@@ -5,37 +5,22 @@ and no request leaving the site. The build and the page clock are pinned to one 
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import http.server
 import json
 import random
-import threading
-from pathlib import Path
 
 import pytest
 import yaml
+from browser_helpers import built_site, desktop_page, needs_bundled, needs_chromium, pin_clock, shot
 from conftest import BUNDLED, PROJECT, TEST_OUTPUT
 
 from policykb.content import eligibility as el
 from policykb.content.loader import load_content
-from policykb.site.build import build_site
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run", "--disable-sync"]
 TODAY = dt.date(2026, 6, 1)
 PROFILES = sorted((PROJECT / "tests" / "profiles").glob("*.yml"))
 SHOTS = TEST_OUTPUT / "site"
 
-pytestmark = [
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium 不存在：请运行 scripts/install-browser"),
-    pytest.mark.skipif(not (BUNDLED / "policies").is_dir(), reason="bundled content not present"),
-]
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
+pytestmark = [needs_chromium, needs_bundled]
 
 
 @pytest.fixture(scope="module")
@@ -45,35 +30,14 @@ def content():
 
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory):
-    site = build_site(BUNDLED, tmp_path_factory.mktemp("calc") / "site", today=TODAY).out
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(site)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
+    with built_site(BUNDLED, tmp_path_factory.mktemp("calc") / "site", TODAY) as (_, url):
+        yield url
 
 
 @pytest.fixture
 def page(browser, base_url):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    pg = context.new_page()
-    pg.clock.set_fixed_time(f"{TODAY.isoformat()}T10:00:00")
-    errors, foreign = [], []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.on("request", lambda r: None if r.url.startswith(base_url) or r.url.startswith("data:") else foreign.append(r.url))
-    yield pg
-    context.close()
-    assert not errors, f"JavaScript errors: {errors}"
-    assert not foreign, f"requests leaving the site: {foreign}"
+    with desktop_page(browser, TODAY, only_from=base_url) as pg:
+        yield pg
 
 
 def open_calculator(pg, base_url, fragment=""):
@@ -184,7 +148,7 @@ def test_form_fill_and_fragment_round_trip(page, browser, base_url, content):
 
     # A bookmark: the same URL in a fresh page restores the form and the results.
     other = browser.new_context(locale="zh-CN").new_page()
-    other.clock.set_fixed_time(f"{TODAY.isoformat()}T10:00:00")
+    pin_clock(other, TODAY)
     open_calculator(other, base_url, fragment.lstrip("#"))
     assert other.input_value("input[name=project_started]") == "2024-05-10"
     assert other.is_checked("input[name=enterprise_types][value=高新技术企业]")
@@ -223,8 +187,7 @@ def test_keyboard_and_phone(page, base_url):
 
 
 def _shot(pg, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    pg.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    shot(pg, SHOTS, name)
 
 
 def test_rules_file_is_what_python_exports(base_url, content, tmp_path):

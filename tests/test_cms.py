@@ -3,17 +3,15 @@ and a real editor session in Chromium against decap-server on a temporary Git re
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import http.server
 import os
 import socket
 import subprocess
-import threading
 import time
 from pathlib import Path
 
 import pytest
 import yaml
+from browser_helpers import launch, needs_chromium, serve, stop
 from conftest import PROJECT, git, run_policykb, write_tree
 
 from policykb.content.loader import load_content
@@ -22,7 +20,6 @@ from policykb.content.taxonomy import Taxonomy
 from policykb.content.validate import validate
 from policykb.site.cms import DECAP_VERSION, decap_config, index_html, vendored_cms, write_admin
 
-CHROMIUM = Path("/usr/bin/chromium")
 SERVER = PROJECT / ".cache" / "npm" / "decap-server-3.11.3" / "node_modules" / ".bin" / "decap-server"
 VENDORED = pytest.mark.skipif(not vendored_cms().is_file(), reason="Decap CMS 未下载：请运行 scripts/vendor-cms")
 TODAY = dt.date(2026, 6, 1)
@@ -141,11 +138,6 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def cms(git_repo, tmp_path):
     """decap-server (git mode: editorial workflow branches) on a temp repo + the admin page."""
@@ -162,8 +154,7 @@ def cms(git_repo, tmp_path):
     log = open(tmp_path / "decap-server.log", "w")
     proc = subprocess.Popen([str(SERVER)], stdout=log, stderr=subprocess.STDOUT,
                             env={**os.environ, "PORT": str(port), "GIT_REPO_DIRECTORY": str(git_repo), "MODE": "git"})
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(site)))
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    httpd, base = serve(site)
     deadline = time.time() + 20
     while time.time() < deadline:
         try:
@@ -171,9 +162,8 @@ def cms(git_repo, tmp_path):
             break
         except OSError:
             time.sleep(0.2)
-    yield git_repo, f"http://127.0.0.1:{httpd.server_address[1]}/admin/"
-    httpd.shutdown()
-    httpd.server_close()
+    yield git_repo, base + "admin/"
+    stop(httpd)
     proc.terminate()
     proc.wait(timeout=10)
     log.close()
@@ -194,7 +184,7 @@ def _wait_for_branch(repo, seconds: float = 30) -> list[str]:
     return _cms_branches(repo)
 
 
-BROWSER = [VENDORED, pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium 不存在：请运行 scripts/install-browser")]
+BROWSER = [VENDORED, needs_chromium]
 
 
 @BROWSER[0]
@@ -205,7 +195,7 @@ def test_edit_a_faq_round_trips(cms, tmp_path):
     before = load_content(repo / "content").by_id["faq-tech"]
     problems = []
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
+        browser = launch(p)
         page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
         page.on("pageerror", lambda e: problems.append(f"pageerror: {e}"))
         page.goto(url)
@@ -240,7 +230,7 @@ def test_create_a_policy_through_the_form(cms, tmp_path):
     repo, url = cms
     problems = []
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
+        browser = launch(p)
         page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
         page.on("pageerror", lambda e: problems.append(f"pageerror: {e}"))
         page.on("console", lambda m: problems.append(m.text) if "Content Security Policy" in m.text else None)

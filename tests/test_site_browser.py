@@ -6,33 +6,18 @@ so the tests follow it as it grows. Screenshots go to test-output/site/.
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import http.server
-import threading
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from browser_helpers import built_site, desktop_page, expect, needs_bundled, needs_chromium, shot
 from conftest import BUNDLED, TEST_OUTPUT
 
 from policykb.content.loader import load_content
-from policykb.site.build import build_site
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run", "--disable-sync"]
 TODAY = dt.date(2026, 12, 1)  # the build's day and the browser's clock: the bundled content ages
 SHOTS = TEST_OUTPUT / "site"
 
-pytestmark = [
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium 不存在：请运行 scripts/install-browser"),
-    pytest.mark.skipif(not (BUNDLED / "policies").is_dir(), reason="bundled content not present"),
-]
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
+pytestmark = [needs_chromium, needs_bundled]
 
 
 @pytest.fixture(scope="module")
@@ -42,44 +27,18 @@ def content():
 
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory):
-    site = build_site(BUNDLED, tmp_path_factory.mktemp("browser") / "site", today=TODAY).out
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(site)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
+    with built_site(BUNDLED, tmp_path_factory.mktemp("browser") / "site", TODAY) as (_, url):
+        yield url
 
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    pg = context.new_page()
-    pg.clock.set_fixed_time(dt.datetime(TODAY.year, TODAY.month, TODAY.day, 10, 0))
-    errors = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    yield pg
-    context.close()
-    assert not errors, f"JavaScript errors: {errors}"
-
-
-def expect(locator):
-    from playwright.sync_api import expect as _expect
-    return _expect(locator)
+    with desktop_page(browser, TODAY) as pg:
+        yield pg
 
 
 def _shot(pg, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    pg.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    shot(pg, SHOTS, name)
 
 
 def _search(pg, term: str) -> list[str]:

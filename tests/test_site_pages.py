@@ -8,12 +8,9 @@ Real MkDocs builds of a fixture tree; real headless Chromium for what a person s
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import http.server
 import json
 import os
 import re
-import threading
 import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
@@ -21,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from browser_helpers import expect, needs_chromium, serve, shot, stop
 from conftest import PROJECT, TEST_OUTPUT, write_tree
 from site_contrast import CONTRAST_JS
 from test_site_build import TODAY, TREE
@@ -32,9 +30,6 @@ from policykb.site.build import build_site, figures_of
 from policykb.site.generate import SiteInput, generate_docs
 from policykb.site.gitdates import GitInfo
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run", "--disable-sync"]
 SHOTS = TEST_OUTPUT / "site"
 ZONE = "天津市/滨海新区/滨海高新区"
 
@@ -88,12 +83,7 @@ MORE = {
 }
 
 pytestmark = pytest.mark.skipif(not (PROJECT / "mkdocs.yml").is_file(), reason="project config missing")
-needs_browser = pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium 不存在：请运行 scripts/install-browser")
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
+needs_browser = needs_chromium
 
 
 @pytest.fixture(scope="module")
@@ -126,12 +116,6 @@ def _config_with(tmp_path: Path, **changes) -> Path:
     cfg = tmp_path / "mkdocs.yml"
     cfg.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     return cfg
-
-
-def _serve(site: Path, handler=_Quiet):
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(site)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}/"
 
 
 # --------------------------------------------------------------------------- build output
@@ -330,7 +314,7 @@ def test_preview_server_answers_a_missing_path_with_the_sites_404(public):
         def log_message(self, *args):
             pass
 
-    server, base = _serve(public.out, Quiet)
+    server, base = serve(public.out, Quiet)
     try:
         with pytest.raises(urllib.error.HTTPError) as e:
             urllib.request.urlopen(base + "policies/no-such-page.html", timeout=10)
@@ -341,35 +325,23 @@ def test_preview_server_answers_a_missing_path_with_the_sites_404(public):
         with urllib.request.urlopen(base + "index.html", timeout=10) as ok:
             assert ok.status == 200
     finally:
-        server.shutdown()
-        server.server_close()
+        stop(server)
 
 
 # --------------------------------------------------------------------------- in the browser
 
 @pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture(scope="module")
 def public_url(public):
-    server, base = _serve(public.out)
+    server, base = serve(public.out)
     yield base
-    server.shutdown()
-    server.server_close()
+    stop(server)
 
 
 @pytest.fixture(scope="module")
 def internal_url(internal):
-    server, base = _serve(internal.out)
+    server, base = serve(internal.out)
     yield base
-    server.shutdown()
-    server.server_close()
+    stop(server)
 
 
 @pytest.fixture
@@ -385,14 +357,8 @@ def context_factory(browser):
         ctx.close()
 
 
-def expect(locator):
-    from playwright.sync_api import expect as _expect
-    return _expect(locator)
-
-
 def _shot(pg, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    pg.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    shot(pg, SHOTS, name)
 
 
 @needs_browser

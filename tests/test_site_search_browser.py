@@ -4,15 +4,13 @@ parity of the browser client with the Python reference (policykb/site/sitesearch
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import gzip
-import http.server
 import os
-import threading
 from pathlib import Path
 from urllib.parse import quote, urlparse
 
 import pytest
+from browser_helpers import built_site, desktop_page, needs_chromium, serve, shot, stop, wait
 from conftest import BUNDLED, NCP, PROJECT, TEST_OUTPUT, write_tree
 from test_site_search import TREE
 
@@ -20,90 +18,42 @@ from policykb.search.eval import load_questions
 from policykb.site.build import build_site
 from policykb.site.sitesearch.query import SiteIndex
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run", "--disable-sync"]
 SHOTS = TEST_OUTPUT / "site"
 TODAY = dt.date(2026, 12, 1)  # the build's day and the browser's clock: the bundled content ages
 PARITY = 0.98
 NCP_DIR = Path(os.environ.get("POLICYKB_NCP") or NCP)  # the NCP dev set (never copied into the project)
 
-pytestmark = [
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium 不存在：请运行 scripts/install-browser"),
-]
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-def _serve(site: Path):
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(site)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}/"
-
-
-
-def _wait(page, expression: str, timeout: float = 15.0):
-    """Poll a condition through CDP evaluation: the site's CSP forbids the string eval that
-    Playwright's wait_for_function runs inside the page."""
-    import time
-    end = time.monotonic() + timeout
-    while not page.evaluate(expression):
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out waiting for: {expression}")
-        page.wait_for_timeout(50)
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
+pytestmark = [needs_chromium]
 
 
 @pytest.fixture(scope="module")
 def tree_site(tmp_path_factory):
     root = write_tree(tmp_path_factory.mktemp("browser-search") / "content", TREE)
-    site = build_site(root, root.parent / "site", today=TODAY).out
-    server, url = _serve(site)
-    yield site, url
-    server.shutdown()
-    server.server_close()
+    with built_site(root, root.parent / "site", TODAY) as served_site:
+        yield served_site
 
 
 @pytest.fixture(scope="module")
 def bundled_site(tmp_path_factory):
     if not (BUNDLED / "policies").is_dir():
         pytest.skip("bundled content not present")
-    site = build_site(BUNDLED, tmp_path_factory.mktemp("browser-bundled") / "site", today=TODAY).out
-    server, url = _serve(site)
-    yield site, url
-    server.shutdown()
-    server.server_close()
+    with built_site(BUNDLED, tmp_path_factory.mktemp("browser-bundled") / "site", TODAY) as served_site:
+        yield served_site
 
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    pg = context.new_page()
-    pg.clock.set_fixed_time(dt.datetime(TODAY.year, TODAY.month, TODAY.day, 10, 0))
-    errors = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    yield pg
-    context.close()
-    assert not errors, f"JavaScript errors: {errors}"
+    with desktop_page(browser, TODAY) as pg:
+        yield pg
 
 
 def _ready(pg):
-    _wait(pg, "window.policykb && typeof window.policykb.search === 'function'")
+    wait(pg, "window.policykb && typeof window.policykb.search === 'function'")
 
 
 def _results(pg) -> list[dict]:
-    _wait(pg, "document.querySelector('[data-search-status]').textContent.startsWith('找到') || "
-                         "document.querySelector('[data-search-status]').textContent.startsWith('没有')")
+    wait(pg, "document.querySelector('[data-search-status]').textContent.startsWith('找到') || "
+             "document.querySelector('[data-search-status]').textContent.startsWith('没有')")
     return pg.locator(".pkb-result").evaluate_all(
         "rs => rs.map(r => ({id: r.dataset.id, status: r.dataset.status || null, text: r.innerText,"
         " marks: [...r.querySelectorAll('mark')].map(m => m.textContent)}))")
@@ -163,7 +113,7 @@ def test_browser_ranks_as_the_python_reference(page, bundled_site):
 @pytest.mark.skipif(not (NCP_DIR / "questions.jsonl").is_file(), reason="NCP evaluation set not present")
 def test_browser_matches_the_reference_on_ncp(browser, tmp_path):
     site = build_site(NCP_DIR / "content", tmp_path / "site").out
-    server, base = _serve(site)
+    server, base = serve(site)
     try:
         questions = load_questions(NCP_DIR / "questions.jsonl")
         ref = SiteIndex(site)
@@ -191,8 +141,7 @@ def test_browser_matches_the_reference_on_ncp(browser, tmp_path):
             cold.append(sum(len(gzip.compress((site / u.lstrip("/")).read_bytes())) for u in set(urls)))
             context.close()
     finally:
-        server.shutdown()
-        server.server_close()
+        stop(server)
     same = sum(a == b for a, b in zip(got, expected)) / len(questions)
     ranks = [next((k for k, i in enumerate(g[:10], 1) if i in q.expect), None) for q, g in zip(questions, got)]
     n = len(questions)
@@ -228,7 +177,7 @@ def test_region_filter_shows_what_applies_to_a_company_there(page, tree_site):
     page.goto(base + "search.html?q=" + quote("稳岗返还"))
     assert "liangjiang-job-retention" in [r["id"] for r in _results(page)]
     page.locator("select[name=region]").select_option(label="\u3000\u3000滨海高新区")
-    _wait(page, "location.search.includes('region=')")
+    wait(page, "location.search.includes('region=')")
     got = [r["id"] for r in _results(page)]
     assert {"hitech-job-retention", "tj-job-retention", "national-job-retention"} <= set(got)
     assert "liangjiang-job-retention" not in got
@@ -245,18 +194,17 @@ def test_expired_policy_has_its_badge_and_ranks_below_its_successor(page, tree_s
     page.goto(base + "search.html?q=" + quote("技改补助"))
     assert "tech-upgrade-2022" not in [r["id"] for r in _results(page)]
     page.locator("input[name=expired]").check()
-    _wait(page, "location.search.includes('expired=1')")
+    wait(page, "location.search.includes('expired=1')")
     results = _results(page)
     order = [r["id"] for r in results]
     old = results[order.index("tech-upgrade-2022")]
     assert order.index("tech-upgrade-2025") < order.index("tech-upgrade-2022")
     assert old["status"] == "expired" and "已失效" in old["text"]
     assert "申报截止" in results[order.index("tech-upgrade-2025")]["text"]
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "search-results.png"), full_page=True)
+    shot(page, SHOTS, "search-results")
     page.set_viewport_size({"width": 375, "height": 800})
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
-    page.screenshot(path=str(SHOTS / "search-results-phone.png"), full_page=True)
+    shot(page, SHOTS, "search-results-phone")
 
 
 def test_results_page_link_is_shareable_and_keyboard_usable(page, tree_site):
@@ -269,7 +217,7 @@ def test_results_page_link_is_shareable_and_keyboard_usable(page, tree_site):
     page.keyboard.press("Control+A")
     page.keyboard.type("稳岗返还到账")
     page.keyboard.press("Enter")
-    _wait(page, "location.search.includes(encodeURIComponent('稳岗返还到账'))")
+    wait(page, "location.search.includes(encodeURIComponent('稳岗返还到账'))")
     assert [r["id"] for r in _results(page)] == ["faq-job-retention"]
     page.locator("select[name=type]").focus()
     page.keyboard.press("Tab")  # on to the region filter, then the checkbox, the button and the results

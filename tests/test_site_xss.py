@@ -5,14 +5,12 @@ loaded in headless Chromium. Nothing may run, and the markup must not even reach
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import http.server
 import re
 import textwrap
-import threading
 from pathlib import Path
 
 import pytest
+from browser_helpers import needs_chromium, serve, stop
 from conftest import TEST_OUTPUT, write_tree
 
 from policykb.content.loader import load_content
@@ -21,9 +19,6 @@ from policykb.site.generate import SiteInput, generate_docs
 from policykb.site.gitdates import GitInfo
 from policykb.site.views import safe_url
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run", "--disable-sync"]
 TODAY = dt.date(2026, 3, 1)
 
 
@@ -143,12 +138,7 @@ DOM_CHECK = """() => {
   return bad;
 }""".replace("ALLOWED", "new RegExp(" + repr(ALLOWED_SCRIPT.pattern) + ")")
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium 不存在：请运行 scripts/install-browser")
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
@@ -162,24 +152,8 @@ def sites(tree):
             for profile in ("public", "internal")}
 
 
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
-
-
-def _serve(site: Path):
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(site)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
-
-
 def _visit_every_page(browser, site: Path, shots: str) -> list[str]:
-    server = _serve(site)
-    base = f"http://127.0.0.1:{server.server_address[1]}/"
+    server, base = serve(site)
     problems: list[str] = []
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     context.add_init_script("""
@@ -221,8 +195,7 @@ def _visit_every_page(browser, site: Path, shots: str) -> list[str]:
             pg.close()
     finally:
         context.close()
-        server.shutdown()
-        server.server_close()
+        stop(server)
     return problems
 
 

@@ -94,13 +94,23 @@ def assign_cmd(issue_id, department, due, note, content_dir, by, date, commit):
          by=by, date=date, commit=commit)
 
 
-@issue_group.command("handle")
-@click.argument("issue_id")
-@click.option("--note", default=None, help="办理情况")
-@_common
-def handle_cmd(issue_id, note, content_dir, by, date, commit):
-    """开始办理：已交办 → 办理中。"""
-    _run(content_dir, issue_id, "handle", note=note, by=by, date=date, commit=commit)
+def _step_command(op: str, doc: str, *, note: str | None = None, resolution: str | None = None):
+    """`issue OP ISSUE_ID` with either an optional `--note` or a required `--resolution`
+    (the help text of the one given)."""
+    @issue_group.command(op, help=doc)
+    @click.argument("issue_id")
+    @click.option("--note" if note else "--resolution", "text", required=not note, default=None,
+                  help=note or resolution)
+    @_common
+    def command(issue_id, text, content_dir, by, date, commit):
+        if note:
+            _run(content_dir, issue_id, op, note=text, by=by, date=date, commit=commit)
+        else:
+            _run(content_dir, issue_id, op, values={"resolution": text}, by=by, date=date, commit=commit)
+    return command
+
+
+handle_cmd = _step_command("handle", "开始办理：已交办 → 办理中。", note="办理情况")
 
 
 @issue_group.command("note")
@@ -128,31 +138,10 @@ def escalate_cmd(issue_id, target, note, content_dir, by, date, commit):
          commit=commit)
 
 
-@issue_group.command("resolve")
-@click.argument("issue_id")
-@click.option("--resolution", required=True, help="如何解决")
-@_common
-def resolve_cmd(issue_id, resolution, content_dir, by, date, commit):
-    """办结：问题已解决。"""
-    _run(content_dir, issue_id, "resolve", values={"resolution": resolution}, by=by, date=date, commit=commit)
-
-
-@issue_group.command("explain")
-@click.argument("issue_id")
-@click.option("--resolution", required=True, help="向企业作出的解释")
-@_common
-def explain_cmd(issue_id, resolution, content_dir, by, date, commit):
-    """解释办结：不在政策范围内的诉求，向企业解释后按办结处理。"""
-    _run(content_dir, issue_id, "explain", values={"resolution": resolution}, by=by, date=date, commit=commit)
-
-
-@issue_group.command("close")
-@click.argument("issue_id")
-@click.option("--note", default=None, help="销号说明")
-@_common
-def close_cmd(issue_id, note, content_dir, by, date, commit):
-    """销号：已办结的诉求完成闭环。"""
-    _run(content_dir, issue_id, "close", note=note, by=by, date=date, commit=commit)
+resolve_cmd = _step_command("resolve", "办结：问题已解决。", resolution="如何解决")
+explain_cmd = _step_command("explain", "解释办结：不在政策范围内的诉求，向企业解释后按办结处理。",
+                            resolution="向企业作出的解释")
+close_cmd = _step_command("close", "销号：已办结的诉求完成闭环。", note="销号说明")
 
 
 @issue_group.command("rate")
