@@ -96,7 +96,7 @@ def test_similar_lists_past_problems_with_their_resolution(make_tree, cli):
     r = cli("issue", "new", "--content", root, "--title", "新车间供电线路不够，需要架设35千伏线路",
             "--category", "生产配套", "--no-interactive", "--date", "2026-04-02", "--by", "李明")
     assert r.exit_code == 0, r.output
-    assert "建议类别：" in r.output
+    assert "建议类别" not in r.output and "提示：" not in r.output  # the category was given and agrees
     assert "[诉求] 2026-0001" in r.output and "三周内完成线路架设" in r.output  # the internal index has problems
     assert "[政策] power" in r.output
     r = cli("issue", "similar", "2026-0003", "--content", root)
@@ -104,3 +104,20 @@ def test_similar_lists_past_problems_with_their_resolution(make_tree, cli):
     assert "2026-0001" in r.output and "2026-0003 " not in r.output  # never itself
     r = cli("issue", "similar", "2099-0001", "--content", root)
     assert r.exit_code == 1 and "找不到诉求" in r.output
+
+
+def test_new_suggests_a_category_only_when_none_was_given_or_it_differs(make_tree, cli):
+    root = make_tree(SIMILAR)
+    new = ("issue", "new", "--content", root, "--title", "新车间供电线路不够，需要架设35千伏线路",
+           "--no-interactive", "--date", "2026-04-02", "--by", "李明", "--no-similar")
+    r = cli(*new)  # no category: the suggestion is shown and taken (a plain string in the record)
+    assert r.exit_code == 0, r.output
+    assert "建议类别：生产配套" in r.output
+    assert "category: 生产配套" in (root / "issues" / "2026-0003.md").read_text(encoding="utf-8")
+    r = cli(*new, "--category", "生活配套")  # given but unlike the past problems: said plainly
+    assert r.exit_code == 0, r.output
+    assert "建议类别：" not in r.output
+    assert "所填类别 “生活配套” 与以往同类诉求的类别 “生产配套” 不同" in r.output
+    r = cli(*new, "--category", "生产配套")
+    assert r.exit_code == 0, r.output
+    assert "建议类别" not in r.output and "提示：" not in r.output

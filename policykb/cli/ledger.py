@@ -201,7 +201,7 @@ def new_cmd(title, body, category, enterprise, contact, channel, region, service
     text = f"{title}\n{body or ''}"
     suggestion = _suggest(content, text)
     if suggestion and suggestion.category:
-        click.echo("建议类别：" + "、".join(c for c, _ in suggestion.category))
+        _say_category_suggestion(category, [c for c, _ in suggestion.category])
     if suggestion and suggestion.department:
         click.echo("建议承办单位：" + "、".join(d for d, _ in suggestion.department))
     enterprise = _ask(enterprise, "企业名称", interactive, required=False)
@@ -233,6 +233,15 @@ def new_cmd(title, body, category, enterprise, contact, channel, region, service
     _say_committed(change)
     if show_similar:
         _print_similar(content_dir, text, exclude=change.issue.id, content=content)
+
+
+def _say_category_suggestion(given: str | None, suggested: list[str]) -> None:
+    """Suggest categories only when the editor gave none; a given one is questioned only when the
+    best suggestion differs from it."""
+    if not given:
+        click.echo("建议类别：" + "、".join(suggested))
+    elif suggested[0] != given:
+        click.echo(f"提示：所填类别 “{given}” 与以往同类诉求的类别 “{suggested[0]}” 不同，请确认是否填对。")
 
 
 def _suggest(content, text):

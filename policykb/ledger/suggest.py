@@ -51,7 +51,7 @@ def ranked(model, text: str, top: int = 3) -> list[tuple[str, float]]:
     scores = model.decision_function([text])[0]
     if len(model.classes_) == 2:  # binary SVM returns one score for classes_[1]
         scores = [-scores, scores]
-    pairs = sorted(zip(model.classes_, map(float, scores)), key=lambda p: -p[1])
+    pairs = sorted(zip(map(str, model.classes_), map(float, scores)), key=lambda p: -p[1])  # numpy str → str
     return pairs[:top]
 
 
