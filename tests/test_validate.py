@@ -244,6 +244,20 @@ def test_unmirrored_supersession_is_reported_where_the_fix_goes(make_tree):
     assert got == {(P, 2, WARNING, "unmirrored-supersedes")}
 
 
+@pytest.mark.parametrize("broken", [
+    edit(OLD_POLICY, "summary: 旧版技改补助。", "summary: [旧版技改补助。"),  # YAML that does not parse
+    "旧版正文，没有前置元数据。\n",
+])
+def test_a_record_that_failed_to_load_gets_no_supersession_knock_on(make_tree, broken):
+    # the new policy still says it replaces the old one; the old file only carries its own error
+    got = check(make_tree, {OLD: broken})
+    assert {code for path, _, _, code in got if path == OLD} <= {"yaml-syntax", "no-front-matter"}
+    assert len(got) == 1 and not any(code.startswith(("unmirrored", "superseded")) for *_, code in got)
+    # and the other way round: the old policy names a successor whose front matter is broken
+    got = check(make_tree, {P: edit(NEW_POLICY, "summary: 按设备投资额的10%给予补助。", "summary: [按设备")})
+    assert {code for *_, code in got} == {"yaml-syntax"}
+
+
 def test_superseded_policy_still_current(make_tree):
     got = check(make_tree, {OLD: edit(OLD_POLICY, "expires: 2024-12-31\nstatus: expired\n", "")})
     assert got == {(OLD, 7, WARNING, "superseded-current")}  # at superseded_by: there is no status

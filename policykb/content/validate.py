@@ -330,15 +330,20 @@ def _check_supersession(content: Content, today: dt.date) -> list[Diagnostic]:
     """supersedes / superseded_by are two ends of one link: both files should say it."""
     policies = {p.id: p for p in content.policies}
     out = _check_supersession_cycles(content, policies)
+    # A policy whose front matter could not be read says nothing (its file carries that error):
+    # it neither lacks a mirror nor counts as current.
+    loaded = {p.id: p for p in content.policies if p.front_matter_ok}
     for p in content.policies:
+        if not p.front_matter_ok:
+            continue
         for old_id in p.supersedes:
-            old = policies.get(old_id)
+            old = loaded.get(old_id)
             if old and old is not p and p.id not in old.superseded_by:
                 out.append(_d(content, old, ("superseded_by",), WARNING, "unmirrored-supersedes",
                               f"{content.shown(p.relpath)} 声明取代本政策，但本政策的 superseded_by 没有列出 “{p.id}”。"
                               f"请在 superseded_by 中加上 “- {p.id}”。"))
         for new_id in p.superseded_by:
-            new = policies.get(new_id)
+            new = loaded.get(new_id)
             if not new or new is p:
                 continue
             if p.id not in new.supersedes:
