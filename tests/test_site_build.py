@@ -384,6 +384,21 @@ def test_invalid_content_fails_and_keeps_the_old_site(tree, tmp_path, cli):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".site.tmp-")]
 
 
+def test_a_failing_search_index_stops_the_build_and_keeps_the_old_site(tree, tmp_path, monkeypatch):
+    # The index is written in a forked process beside MkDocs: its failure must still stop the build.
+    import policykb.site.build as build
+    out = build_site(tree, tmp_path / "site", today=TODAY).out
+    before = (out / "index.html").read_bytes()
+
+    def full_disk(*args, **kwargs):
+        raise OSError("磁盘已满")
+    monkeypatch.setattr(build, "write_index", full_disk)
+    with pytest.raises(build.BuildError, match="网站搜索索引生成失败.*磁盘已满"):
+        build_site(tree, out, today=TODAY)
+    assert (out / "index.html").read_bytes() == before and (out / "search" / "manifest.json").is_file()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".site.tmp-")]
+
+
 def test_unknown_content_root_is_a_clear_error(cli, tmp_path):
     result = cli("build", "--content", tmp_path / "missing", "--out", tmp_path / "site")
     assert result.exit_code == 2 and "内容目录不存在" in result.output
