@@ -430,6 +430,16 @@ def test_bench_site_reports_build_time_and_index_size(tree):
     assert figures["policies"] == 5  # drafts are not built
 
 
+def test_bench_site_ranks_the_given_questions_and_reports_the_index_figures(tree):
+    from policykb.site.bench import bench_site
+    figures = bench_site(tree, questions=["技改补助", "贷款贴息"])
+    assert [ids[0] for ids in figures["ranked"]] == ["zone-tech-upgrade-2025", "zone-loan-interest-2025"]
+    assert 0 < figures["first_search_gzip_median"] <= figures["first_search_gzip_max"]
+    assert figures["search_index_gzip_per_1000"] == int(figures["search_index_gzip"] * 1000 / figures["search_records"])
+    assert figures["largest_page"].endswith(".html") and 0 < figures["largest_page_bytes"] < 1_000_000
+    assert figures["search_index_seconds"] > 0 and figures["search_wait_seconds"] >= 0
+
+
 def test_build_never_replaces_a_folder_it_did_not_build(tree, tmp_path, cli):
     victim = tmp_path / "victim"
     victim.mkdir()
