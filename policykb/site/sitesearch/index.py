@@ -42,7 +42,9 @@ import json
 import math
 import os
 import re
+from array import array
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -163,22 +165,17 @@ def _field_counts(fields: dict[str, str]) -> dict[str, tuple[int, Counter]]:
     return out
 
 
-def _count_all(recs: list[Record]) -> list[dict[str, tuple[int, Counter]]]:
-    """Per record and field: (length, term counts); in worker processes on large builds."""
+def _count_all(recs: list[Record]) -> Iterator[dict[str, tuple[int, Counter]]]:
+    """Per record and field: (length, term counts), record after record (never all at once: on a
+    large corpus those counters would take gigabytes); in worker processes on large builds."""
     sa.resources()  # loaded once before forking: workers share it
     fields = [r.fields for r in recs]
     if len(recs) < 2000 or (os.cpu_count() or 1) < 2:
-        return [_field_counts(f) for f in fields]
+        yield from map(_field_counts, fields)
+        return
     import multiprocessing as mp
     with mp.get_context("fork").Pool(min(os.cpu_count() or 2, 4)) as pool:
-        return pool.map(_field_counts, fields, chunksize=64)
-
-
-def _order(recs: list[Record], counts: list) -> tuple[list[Record], list]:
-    """Rows, longest record first (then by id): small row deltas for the common terms."""
-    size = [sum(len(c) for _, c in fc.values()) for fc in counts]
-    order = sorted(range(len(recs)), key=lambda k: (-size[k], recs[k].id))
-    return [recs[k] for k in order], [counts[k] for k in order]
+        yield from pool.imap(_field_counts, fields, chunksize=64)
 
 
 @dataclass
@@ -213,31 +210,44 @@ def _fnv1a_all(terms: list[str]) -> np.ndarray:
     return out
 
 
-def analyse(counts: list[dict[str, tuple[int, Counter]]]) -> Postings:
-    """Field counts -> BM25F impacts -> postings in shard order (see the module docstring)."""
-    n = len(counts)
-    avg = {}
-    for f in FIELD_BOOST:
-        have = [c[f][0] for c in counts if f in c]
-        avg[f] = (sum(have) / len(have)) if have else 1.0
-    keys: list[str] = []
-    vals: list[int] = []
-    seg_norm, seg_row, seg_len = [], [], []
-    for row, fc in enumerate(counts):
+def analyse(counts: Iterable[dict[str, tuple[int, Counter]]], record_ids: list[str]) -> tuple[Postings, list[int]]:
+    """Field counts (record after record) -> BM25F impacts -> postings in shard order (see the
+    module docstring), and the row order: order[row] = the record's position in `record_ids`."""
+    fields = list(FIELD_BOOST)
+    tid: dict[str, int] = {}
+    term_ids, vals = array("q"), array("q")
+    seg_field, seg_length, seg_row, seg_len, size = [], [], [], [], []
+    for k, fc in enumerate(counts):
+        total = 0
         for f, (length, counter) in fc.items():
-            keys += counter
-            vals += counter.values()
-            seg_norm.append(FIELD_BOOST[f] / (1 - FIELD_B[f] + FIELD_B[f] * length / avg[f]))
-            seg_row.append(row)
+            for t in [t for t in counter if t not in tid]:
+                tid[t] = len(tid)
+            term_ids.extend(map(tid.__getitem__, counter))
+            vals.extend(counter.values())
+            seg_field.append(f)
+            seg_length.append(length)
+            seg_row.append(k)
             seg_len.append(len(counter))
-    vocab = list(dict.fromkeys(keys))
-    tid = {t: k for k, t in enumerate(vocab)}
-    ids = np.fromiter(map(tid.__getitem__, keys), dtype=np.int64, count=len(keys))
-    del keys
+            total += len(counter)
+        size.append(total)
+    n = len(size)
+    # Rows, longest record first (then by id): small row deltas for the common terms.
+    row_order = sorted(range(n), key=lambda k: (-size[k], record_ids[k]))
+    perm = np.empty(n, dtype=np.int64)
+    perm[row_order] = np.arange(n)
+    avg = {}
+    for f in fields:
+        have = [ln for g, ln in zip(seg_field, seg_length) if g == f]
+        avg[f] = (sum(have) / len(have)) if have else 1.0
+    seg_norm = [FIELD_BOOST[f] / (1 - FIELD_B[f] + FIELD_B[f] * ln / avg[f]) for f, ln in zip(seg_field, seg_length)]
+    vocab = list(tid)
+    del tid
+    ids = np.frombuffer(term_ids, dtype=np.int64) if len(term_ids) else np.zeros(0, dtype=np.int64)
     n_terms = len(vocab)
     seg_len = np.asarray(seg_len, dtype=np.int64)
-    weight = np.asarray(vals, dtype=np.float64) * np.repeat(np.asarray(seg_norm, dtype=np.float64), seg_len)
-    rows = np.repeat(np.asarray(seg_row, dtype=np.int64), seg_len)
+    weight = (np.frombuffer(vals, dtype=np.int64) if len(vals) else np.zeros(0, dtype=np.int64)) \
+        * np.repeat(np.asarray(seg_norm, dtype=np.float64), seg_len)
+    rows = np.repeat(perm[np.asarray(seg_row, dtype=np.int64)], seg_len)
     # A term in several fields of a record: one posting, field-weighted tfs summed.
     pair, inverse = np.unique(rows * max(n_terms, 1) + ids, return_inverse=True)
     tf = np.bincount(inverse, weights=weight, minlength=len(pair))
@@ -281,7 +291,7 @@ def analyse(counts: list[dict[str, tuple[int, Counter]]]) -> Postings:
     kept = np.bincount(ids[keep], minlength=n_terms)
     return Postings(terms=[vocab[k] for k in order_terms.tolist()], shard=shard[order_terms], df=df, kept=kept,
                     rows=rows[keep], codes=codes[keep].astype(np.uint8),
-                    defaults=np.stack([a, b], axis=1), shards=shards)
+                    defaults=np.stack([a, b], axis=1), shards=shards), row_order
 
 
 def idf1000(n_docs: int, df: int) -> int:
@@ -397,8 +407,8 @@ def write_index(content, site: Path, *, internal: bool) -> dict:
     """Write search/ into the built site folder `site`. Returns figures (files, bytes, records)."""
     res = sa.resources()
     recs = records(content, internal=internal)
-    recs, counts = _order(recs, _count_all(recs))
-    post = analyse(counts)
+    post, order = analyse(_count_all(recs), [r.id for r in recs])
+    recs = [recs[k] for k in order]
     n = len(recs)
     root = Path(site) / DIR
     for sub in ("t", "d"):
