@@ -384,6 +384,21 @@ def test_invalid_content_fails_and_keeps_the_old_site(tree, tmp_path, cli):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".site.tmp-")]
 
 
+def test_a_failing_search_index_stops_the_build_and_keeps_the_old_site(tree, tmp_path, monkeypatch):
+    # The index is written in a forked process beside MkDocs: its failure must still stop the build.
+    import policykb.site.build as build
+    out = build_site(tree, tmp_path / "site", today=TODAY).out
+    before = (out / "index.html").read_bytes()
+
+    def full_disk(*args, **kwargs):
+        raise OSError("磁盘已满")
+    monkeypatch.setattr(build, "write_index", full_disk)
+    with pytest.raises(build.BuildError, match="网站搜索索引生成失败.*磁盘已满"):
+        build_site(tree, out, today=TODAY)
+    assert (out / "index.html").read_bytes() == before and (out / "search" / "manifest.json").is_file()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".site.tmp-")]
+
+
 def test_unknown_content_root_is_a_clear_error(cli, tmp_path):
     result = cli("build", "--content", tmp_path / "missing", "--out", tmp_path / "site")
     assert result.exit_code == 2 and "内容目录不存在" in result.output
@@ -413,6 +428,16 @@ def test_bench_site_reports_build_time_and_index_size(tree):
     figures = bench_site(tree)
     assert figures["site_build_seconds"] > 0 and figures["search_index_bytes"] > 1000
     assert figures["policies"] == 5  # drafts are not built
+
+
+def test_bench_site_ranks_the_given_questions_and_reports_the_index_figures(tree):
+    from policykb.site.bench import bench_site
+    figures = bench_site(tree, questions=["技改补助", "贷款贴息"])
+    assert [ids[0] for ids in figures["ranked"]] == ["zone-tech-upgrade-2025", "zone-loan-interest-2025"]
+    assert 0 < figures["first_search_gzip_median"] <= figures["first_search_gzip_max"]
+    assert figures["search_index_gzip_per_1000"] == int(figures["search_index_gzip"] * 1000 / figures["search_records"])
+    assert figures["largest_page"].endswith(".html") and 0 < figures["largest_page_bytes"] < 1_000_000
+    assert figures["search_index_seconds"] > 0 and figures["search_wait_seconds"] >= 0
 
 
 def test_build_never_replaces_a_folder_it_did_not_build(tree, tmp_path, cli):

@@ -25,8 +25,9 @@ def _tree(root: Path) -> Path:
     for i in range(N):
         region = "天津市/滨海新区" if i == N - 1 else "天津市"
         cat = "金融支持" if i == N - 1 else "科技创新"
+        apply = "apply:\n  deadline: 2026-03-10\n" if i == 0 else ""  # a row of the last page with a deadline
         files[f"policies/p{i:02d}.md"] = (f"---\ntitle: 分页政策{i:02d}号\npublished: 2025-{1 + i % 12:02d}-{1 + i:02d}\n"
-                                          f"categories: [{cat}]\nregion: {region}\n---\n正文。\n")
+                                          f"categories: [{cat}]\nregion: {region}\n{apply}---\n正文。\n")
     return write_tree(root, files)
 
 
@@ -75,8 +76,10 @@ def test_filter_on_page_one_finds_a_row_of_a_later_page(site):
         with sync_api.sync_playwright() as p:
             b = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
             pg = b.new_page()
-            errors = []
+            pg.clock.set_fixed_time(dt.datetime(2026, 3, 1, 10, 0))
+            errors, requests = [], []
             pg.on("pageerror", lambda e: errors.append(str(e)))
+            pg.on("request", lambda r: requests.append(r.url))
             pg.goto(f"http://127.0.0.1:{server.server_address[1]}/policies/index.html")
             pg.wait_for_selector("#pkb-filters:not([hidden])")
             pg.fill("[data-filter-text]", "分页政策00号")
@@ -84,6 +87,11 @@ def test_filter_on_page_one_finds_a_row_of_a_later_page(site):
             sync_api.expect(visible).to_have_count(1)
             assert "分页政策00号" in visible.inner_text()
             assert pg.locator("[data-count]").inner_text() == "1"
+            # The later pages' rows came as compact JSON, not as their HTML, and look as built.
+            assert not [u for u in requests if "index-2.html" in u or "index-3.html" in u]
+            assert any(re.search(r"/policies/catalogue-1\.[0-9a-f]{10}\.json$", u) for u in requests)
+            assert "即将截止 · 剩余 9 天" in visible.inner_text() and "2026-03-10" in visible.inner_text()
+            assert visible.locator("a").get_attribute("href") == "p00.html"
             # the region filter ("适用于…的企业", the --region meaning) across pages: a 滨海新区
             # company sees the Tianjin policies too; a category filter finds the one 金融支持 row.
             pg.fill("[data-filter-text]", "")

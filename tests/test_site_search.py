@@ -256,6 +256,18 @@ def test_fast_pieces_equal_the_browsers_scanning_loop():
         assert sa.pieces(n, res) == sa.pieces_scan(n, res), t
 
 
+def test_fast_document_terms_equal_the_piece_by_piece_analysis():
+    from collections import Counter
+
+    from policykb.search import analysis as shared
+    res = sa.resources()
+    texts = [*(t.split("---")[-1] for t in TREE.values()), "我们公司的稳岗返还，什么时候到账？给不给补贴？",
+             "ＡＢＣ穩崗返還，５Ｇ基站、IPO上市的话怎么办咋办　可不可以申请", "这个那个这些是否可以以及其他的",
+             "的的的话了吗 a 1 中", "**加粗**和[链接](https://x.example)以及<b>标签</b>"]
+    for t in texts:
+        assert Counter(sa.document_terms(t, res)) == Counter(sa.text_terms(shared.normalize(t), res)), t
+
+
 def test_large_corpora_get_more_shards_and_capped_postings(monkeypatch, tmp_path):
     from policykb.site.sitesearch import index
     monkeypatch.setattr(index, "CAP_MIN", 3)

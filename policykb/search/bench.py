@@ -62,6 +62,26 @@ def generate_corpus(root: Path, dest: Path, scale: int, seed: int = 7) -> Path:
     return dest
 
 
+def _question_set(questions_file) -> list:
+    """The questions with their expected ids, only for a question set given on the command line."""
+    if not questions_file:
+        return []
+    from policykb.search.eval import load_questions
+    return [q for q in load_questions(Path(questions_file)) if q.expect]
+
+
+def _quality(qset, questions: list[str], ranked: list[list[str]], *, copies: bool) -> dict:
+    """recall@1 / recall@5 / MRR@10 of the ranked ids of `questions` on the question set; on the
+    generated corpus any copy of an expected record (its id + "-x<k>") counts as that record."""
+    from policykb.search.eval import Scores
+    at = {q: k for k, q in enumerate(questions)}
+    scores = Scores()
+    for q in qset:
+        got = ranked[at[q.q]]
+        scores.add(q, [re.sub(r"-x\d+$", "", i) for i in got] if copies else got)
+    return scores.as_dict()
+
+
 def _percentile(values: list[float], p: float) -> float:
     values = sorted(values)
     if not values:
@@ -81,11 +101,12 @@ def measure(label: str, root: Path, questions: list[str], work: Path, log) -> di
     filters = matcher.Request()
     for q in questions[:5]:  # warm up: tokenizer, filters, page cache
         matcher.search(searcher, q, filters, 10)
-    lat = []
+    lat, ranked = [], []
     for q in questions:
         t = time.perf_counter()
-        matcher.search(searcher, q, filters, 10)
+        hits = matcher.search(searcher, q, filters, 10)
         lat.append((time.perf_counter() - t) * 1000)
+        ranked.append([h.id for h in hits])
     base = _baseline_latency(root, questions)
     log(f"{label}：测冷启动…")
     exe = Path(sys.executable).parent / "policykb"
@@ -99,7 +120,7 @@ def measure(label: str, root: Path, questions: list[str], work: Path, log) -> di
     return {"label": label, "documents": gen.manifest["documents"], "passages": gen.manifest["passages"],
             "build_seconds": round(build, 2), "questions": len(questions),
             "p50_ms": round(statistics.median(lat), 2), "p95_ms": round(_percentile(lat, 95), 2),
-            **base, "cold_seconds": round(statistics.median(colds), 3)}
+            **base, "cold_seconds": round(statistics.median(colds), 3), "ranked": ranked}
 
 
 def _baseline_latency(root: Path, questions: list[str]) -> dict:
@@ -150,9 +171,14 @@ def run(root: Path, *, questions_file=None, scale: int = 10, site=None, log=lamb
         if site:
             for r, (label, path) in zip(runs, corpora):
                 log(f"{label}：生成网站…")
-                r["site"] = site(path)
+                r["site"] = site(path, questions=questions)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    qset = _question_set(questions_file)
+    for k, r in enumerate(runs):  # recall of both engines on the same questions, in the same run
+        engines = {"matcher": r.pop("ranked"), "site": (r.get("site") or {}).pop("ranked", None)}
+        if qset:
+            r["quality"] = {name: _quality(qset, questions, got, copies=k > 0) for name, got in engines.items() if got}
     return {"content": str(root), "scale": scale, "runs": runs, "ratios": _ratios(runs)}
 
 

@@ -40,14 +40,28 @@ def sample_questions(content_root, n: int = SAMPLE) -> list[str]:
     return qs[::step][:n]
 
 
+def largest_page(site: Path) -> tuple[str, int]:
+    """(name, bytes) of the largest HTML page of a built site (the target: every page ≤ 1 MB)."""
+    best = ("", 0)
+    for p in site.rglob("*.html"):
+        size = p.stat().st_size
+        if size > best[1]:
+            best = (p.relative_to(site).as_posix(), size)
+    return best
+
+
 def bench_site(content_root, *, profile: str = "public", questions: list[str] | None = None) -> dict:
     """Build the site for `content_root` into a temporary folder and report what it cost.
 
     Keys: site_build_seconds (whole build), mkdocs_seconds (the MkDocs part), pages, policies,
-    search_index_bytes, search_index_gzip, search_index_seconds, search_build_share (index time
-    over the rest of the build), first_search_gzip_median (cold cache: manifest, resources,
-    filter data, the question's shards, the results shown), query_ms_median (Python reference,
-    shards loaded), page_load_gzip (home page with its theme assets).
+    largest_page / largest_page_bytes, search_index_bytes, search_index_gzip (every file gzipped
+    on its own), search_index_gzip_per_1000 (per 1,000 records), search_index_seconds (writing
+    the index, its own time), search_wait_seconds (what it added to the build: it runs beside
+    MkDocs), search_build_share / search_added_share (those two over the rest of the build),
+    first_search_gzip_median / _max (cold cache: manifest, resources, filter data, the question's
+    shards, the results shown; up to SAMPLE questions), query_ms_median / _p95 (Python reference,
+    shards loaded), page_load_gzip (home page with its theme assets) and, when `questions` are
+    given, ranked: the site search's top 10 ids for each of them (for recall figures).
     Raises ContentInvalid for invalid content.
     """
     from policykb.site.sitesearch.evaluate import first_search_bytes
@@ -55,24 +69,35 @@ def bench_site(content_root, *, profile: str = "public", questions: list[str] | 
     with tempfile.TemporaryDirectory(prefix="policykb-bench-") as tmp:
         result = build_site(content_root, Path(tmp) / "site", profile=profile)
         site = result.out
-        rest = result.seconds - result.search_index_seconds
+        rest = result.seconds - result.search_wait_seconds
         qs = questions or sample_questions(content_root)
-        fetched = [first_search_bytes(site, q) for q in qs]
+        sample = qs[::max(1, len(qs) // SAMPLE)][:SAMPLE]
+        fetched = [first_search_bytes(site, q) for q in sample]
         ix = SiteIndex(site)
-        for q in qs:
-            ix.ranked(q)  # shards loaded, as in a browser after the first search
+        ranked = [[ix.doc(r)["id"] for r, _ in ix.ranked(q, top=10)] for q in qs]  # shards now loaded
         lat = []
         for q in qs:
             t = time.perf_counter()
             ix.ranked(q)
             lat.append((time.perf_counter() - t) * 1000)
-        return {"site_build_seconds": round(result.seconds, 3), "mkdocs_seconds": round(result.mkdocs_seconds, 3),
-                "pages": result.pages, "policies": result.policies,
-                "search_index_bytes": result.search_index_bytes,
-                "search_index_gzip": sum(_gz(p) for p in (site / "search").rglob("*") if p.is_file()),
-                "search_index_seconds": round(result.search_index_seconds, 3),
-                "search_build_share": round(result.search_index_seconds / rest, 3) if rest > 0 else None,
-                "search_records": ix.manifest["n"],
-                "first_search_gzip_median": int(statistics.median(fetched)) if fetched else 0,
-                "query_ms_median": round(statistics.median(lat), 2) if lat else 0.0,
-                "page_load_gzip": page_load_gzip(site)}
+        lat.sort()
+        gz = sum(_gz(p) for p in (site / "search").rglob("*") if p.is_file())
+        records = ix.manifest["n"]
+        page, page_bytes = largest_page(site)
+        out = {"site_build_seconds": round(result.seconds, 3), "mkdocs_seconds": round(result.mkdocs_seconds, 3),
+               "pages": result.pages, "policies": result.policies, "largest_page": page,
+               "largest_page_bytes": page_bytes, "search_index_bytes": result.search_index_bytes,
+               "search_index_gzip": gz, "search_index_gzip_per_1000": int(gz * 1000 / records) if records else 0,
+               "search_index_seconds": round(result.search_index_seconds, 3),
+               "search_wait_seconds": round(result.search_wait_seconds, 3),
+               "search_build_share": round(result.search_index_seconds / rest, 3) if rest > 0 else None,
+               "search_added_share": round(result.search_wait_seconds / rest, 3) if rest > 0 else None,
+               "search_records": records,
+               "first_search_gzip_median": int(statistics.median(fetched)) if fetched else 0,
+               "first_search_gzip_max": max(fetched, default=0),
+               "query_ms_median": round(statistics.median(lat), 2) if lat else 0.0,
+               "query_ms_p95": round(lat[min(len(lat) - 1, int(0.95 * len(lat)))], 2) if lat else 0.0,
+               "page_load_gzip": page_load_gzip(site)}
+        if questions:
+            out["ranked"] = ranked
+        return out

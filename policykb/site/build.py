@@ -52,7 +52,8 @@ class BuildResult:
     search_index_bytes: int
     diagnostics: list[Diagnostic] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)  # build-time remarks for the person building
-    search_index_seconds: float = 0.0  # writing the static search index (part of `seconds`)
+    search_index_seconds: float = 0.0  # writing the static search index (its own time)
+    search_wait_seconds: float = 0.0  # what it added to `seconds` (it runs beside MkDocs when it can)
 
 
 def figures_of(issues, taxonomy, today: dt.date, profile: str) -> Figures:
@@ -160,6 +161,59 @@ def _run_mkdocs(config_path: Path, site_dir: Path, verbose: bool) -> None:
         log.setLevel(level)
 
 
+class _IndexJob:
+    """The static search index, written in a forked process while MkDocs renders the pages (it
+    needs only the loaded content), into its own folder beside the build; `finish` moves it into
+    the site. Where fork is unavailable it is written in this process instead, at `finish`."""
+
+    def __init__(self, content, internal: bool, scratch: Path):
+        import multiprocessing as mp
+        self.content, self.internal, self.scratch = content, internal, scratch
+        self.proc = self.conn = None
+        if os.name == "posix" and "fork" in mp.get_all_start_methods():
+            ctx = mp.get_context("fork")
+            self.conn, child = ctx.Pipe(duplex=False)
+            self.proc = ctx.Process(target=self._child, args=(child,), daemon=False)
+            self.proc.start()
+            child.close()
+
+    def _child(self, conn) -> None:
+        try:
+            t = time.perf_counter()
+            figures = write_index(self.content, self.scratch, internal=self.internal)
+            conn.send(("ok", figures, time.perf_counter() - t))
+        except BaseException as e:  # reported by the parent, which stops the build
+            conn.send(("error", f"{type(e).__name__}: {e}", 0.0))
+        finally:
+            conn.close()
+
+    def finish(self, site: Path) -> tuple[dict, float]:
+        """(write_index's figures, its own seconds); the index is then in `site`/search."""
+        if self.proc is None:
+            t = time.perf_counter()
+            figures = write_index(self.content, self.scratch, internal=self.internal)
+            seconds = time.perf_counter() - t
+        else:
+            try:
+                status, figures, seconds = self.conn.recv()
+            except EOFError:
+                status, figures = "error", f"进程意外退出（退出码 {self.proc.exitcode}）"
+            self.proc.join()
+            self.proc = None
+            if status != "ok":
+                raise BuildError(f"网站搜索索引生成失败：{figures}")
+        os.replace(self.scratch / "search", site / "search")
+        shutil.rmtree(self.scratch, ignore_errors=True)
+        return figures, seconds
+
+    def cancel(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.join()
+            self.proc = None
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+
 MARKER = ".policykb-site"  # written into every built site: only such a folder may be replaced
 
 
@@ -216,6 +270,7 @@ def build_site(content_dir, out: Path | None = None, *, profile: str = "public",
     generated = generate_docs(inp, docs)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=out.parent))
     tmp.chmod(0o755)  # mkdtemp's 0700 would hide the site from a web server
+    job = None
     try:
         # The saved config names the final folder, so `mkdocs build -f` on it works by hand too.
         cfg = derive_config(config, config_file.parent, docs=docs.resolve(), site=out.resolve(),
@@ -223,6 +278,10 @@ def build_site(content_dir, out: Path | None = None, *, profile: str = "public",
         cfg_path = docs.parent / f"{docs.name}.mkdocs.yml"
         cfg_path.write_text("# 由 policykb build 生成，请勿手工修改；改项目根目录的 mkdocs.yml。\n"
                             + yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        # The static search index (policykb/site/sitesearch): from the same load as the pages,
+        # so the public one never holds a problem record; written beside MkDocs.
+        job = _IndexJob(content, internal, Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-search-",
+                                                                  dir=out.parent)))
         t0 = time.perf_counter()
         _run_mkdocs(cfg_path, tmp.resolve(), verbose)
         mkdocs_seconds = time.perf_counter() - t0
@@ -236,18 +295,19 @@ def build_site(content_dir, out: Path | None = None, *, profile: str = "public",
             notices.append("提示：mkdocs.yml 未设置 site_url，订阅源（feed.xml）只含相对链接，也没有生成站点地图"
                            "（sitemap.xml）。正式发布前请在 mkdocs.yml 中填写网站地址 site_url。")
         t1 = time.perf_counter()
-        # The static search index (policykb/site/sitesearch): from the same load as the pages,
-        # so the public one never holds a problem record.
-        size = write_index(content, tmp, internal=internal)["bytes"]
-        search_seconds = time.perf_counter() - t1
+        figures_ix, search_seconds = job.finish(tmp)
+        size = figures_ix["bytes"]
+        search_wait = time.perf_counter() - t1
         if internal:  # the browser editor lives on the internal site only
             from policykb.site.cms import write_admin
             notices.append(write_admin(tmp, content.taxonomy, inp.git.prefix or f"{root.resolve().name}/").message)
         _swap(tmp, out)
     except BaseException:
+        if job is not None:
+            job.cancel()
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return BuildResult(out=out, profile=profile, pages=generated["pages"], policies=len(generated["views"]),
                        seconds=time.perf_counter() - started, mkdocs_seconds=mkdocs_seconds,
                        search_index_bytes=size, diagnostics=diags, notices=notices,
-                       search_index_seconds=search_seconds)
+                       search_index_seconds=search_seconds, search_wait_seconds=search_wait)

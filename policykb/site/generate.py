@@ -6,6 +6,7 @@ reach this module only on the internal profile (`issues` is empty on the public 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import posixpath
 import re
@@ -185,17 +186,50 @@ def _calculator(w: _Writer, docs: Path, content: Content, views: dict, today: dt
            counted=sum(1 for r in rules["policies"] if r["conditions"]), total=len(rules["policies"]))
 
 
+CATALOGUE_JSON_ROWS = 4000  # rows per catalogue data file (policies/catalogue-<k>.<hash>.json)
+
+
+def catalogue_rows(rows: list[PolicyView]) -> dict:
+    """The rows of a split catalogue's later pages as compact JSON, for catalog.js to filter
+    (instead of fetching those pages' HTML). Repeated strings (issuers, regions, categories, …)
+    sit once in `v`; a row is [page file, title, doc number, issuer, region, categories, applies,
+    enterprise types, support, published, deadline, rolling deadline text, keywords], the lists
+    and the single strings among them as indexes into `v`."""
+    table: dict[str, int] = {}
+
+    def ix(value: str) -> int:
+        return table.setdefault(value, len(table))
+    out = []
+    for p in rows:
+        out.append([posixpath.basename(p.page)[:-3] + ".html", p.title, p.doc_number, ix(p.issuer),
+                    ix(p.region.split("/")[-1] if p.region else ""), [ix(c) for c in p.categories],
+                    [ix(a) for a in p.applies], [ix(t) for t in p.enterprise_types], [ix(s) for s in p.support],
+                    p.published.isoformat() if p.published else "", p.deadline.isoformat() if p.deadline else "",
+                    p.deadline_text, " ".join(p.keywords)])
+    return {"v": list(table), "rows": out}
+
+
 def _catalogue(w: _Writer, current: list, facets: dict, counts: dict) -> None:
     """The catalogue: one page up to CATALOGUE_PAGE_ROWS rows, else a series of static pages
-    (policies/index.md, index-2.md, …) linked by 上一页/下一页; catalog.js loads the other pages'
-    rows when the reader filters, so the filter covers every row."""
+    (policies/index.md, index-2.md, …) linked by 上一页/下一页; the later pages' rows are also
+    written as compact JSON (catalogue_rows), which catalog.js loads when the reader filters, so
+    the filter covers every row."""
     size = max(1, CATALOGUE_PAGE_ROWS)
     chunks = [current[i:i + size] for i in range(0, len(current), size)] or [[]]
     paths = ["policies/index.md"] + [f"policies/index-{n}.md" for n in range(2, len(chunks) + 1)]
+    data_files = []
+    later = current[size:]
+    for k in range(0, len(later), CATALOGUE_JSON_ROWS):
+        data = json.dumps(catalogue_rows(later[k:k + CATALOGUE_JSON_ROWS]), ensure_ascii=False,
+                          separators=(",", ":")).encode("utf-8")
+        name = f"catalogue-{k // CATALOGUE_JSON_ROWS + 1}.{hashlib.sha256(data).hexdigest()[:10]}.json"
+        (w.docs / "policies").mkdir(parents=True, exist_ok=True)
+        (w.docs / "policies" / name).write_bytes(data)
+        data_files.append(name)
     for n, (path, chunk) in enumerate(zip(paths, chunks), start=1):
         title = "政策目录" if n == 1 else f"政策目录（第 {n} 页）"
         w.page(path, "catalogue.md.j2", _meta(title, hide=["navigation", "toc"], search={"exclude": True}),
-               rows=chunk, total=len(current), page_no=n, page_paths=paths,
+               rows=chunk, total=len(current), page_no=n, page_paths=paths, data_files=data_files,
                facets=facets, facet_counts=counts, filters=FILTERS)
 
 

@@ -57,29 +57,89 @@ import { applyCountdowns } from "./countdown.js";
       return row.getAttribute("data-" + field) || "";
     }
 
-    // A split catalogue (index-2.html, …): the first filter loads the rows of the other pages,
-    // parsed as inert documents (no script runs) and imported, so the filter covers every row.
+    // A split catalogue (index-2.html, …): the first filter loads the other pages' rows from
+    // compact JSON (policykb.site.generate.catalogue_rows) and builds them as the template does,
+    // so the filter covers every row.
     var more = (table.getAttribute("data-pages") || "").split("|").filter(Boolean);
+    var dataFiles = (table.getAttribute("data-rows") || "").split("|").filter(Boolean);
     var loading = null;
+
+    function cell(tr, label) {
+      var td = document.createElement("td");
+      td.setAttribute("data-label", label);
+      tr.appendChild(td);
+      return td;
+    }
+    function add(parent, tag, cls, text) {
+      var e = document.createElement(tag);
+      if (cls) e.className = cls;
+      if (text !== undefined) e.textContent = text;
+      parent.appendChild(e);
+      return e;
+    }
+    function buildRow(r, v) {
+      var names = function (list) { return list.map(function (i) { return v[i]; }); };
+      var cats = names(r[5]), applies = names(r[6]), types = names(r[7]), support = names(r[8]);
+      var issuer = v[r[3]], region = v[r[4]], published = r[9], deadline = r[10], rolling = r[11];
+      var tr = document.createElement("tr");
+      tr.setAttribute("data-categories", cats.join("|"));
+      tr.setAttribute("data-region", applies.join("|"));
+      tr.setAttribute("data-enterprise_types", types.join("|"));
+      tr.setAttribute("data-support", support.join("|"));
+      tr.setAttribute("data-status", deadline ? "" : rolling ? "常年受理" : "未设截止日期");
+      tr.setAttribute("data-published", published);
+      tr.setAttribute("data-deadline", deadline);
+      tr.setAttribute("data-text", [r[1], r[2], issuer, r[12]].join(" "));
+      var name = cell(tr, "政策名称");
+      var a = add(name, "a", "", r[1]);
+      a.href = r[0];
+      if (r[2]) { add(name, "br"); add(name, "span", "pkb-muted", r[2]); }
+      if (support.length) {
+        add(name, "br");
+        support.forEach(function (s) { add(name, "span", "pkb-tag", s); });
+      }
+      cell(tr, "发文机关").textContent = issuer || "—";
+      cell(tr, "地区").textContent = region || "—";
+      cell(tr, "类别").textContent = cats.join("、") || "—";
+      cell(tr, "发布日期").textContent = published;
+      var due = cell(tr, "申报截止");
+      if (deadline) {
+        due.appendChild(document.createTextNode(deadline));
+        add(due, "br");
+        var st = add(due, "span", "pkb-state");
+        st.setAttribute("data-deadline-state", deadline);
+        st.setAttribute("data-with-days", "");
+        st.setAttribute("data-search-exclude", "");
+      } else if (rolling) {
+        due.appendChild(document.createTextNode(rolling));
+        add(due, "br");
+        add(due, "span", "pkb-state pkb-state--常年受理", "常年受理");
+      } else {
+        add(due, "span", "pkb-muted", "未设截止日期");
+      }
+      return tr;
+    }
     function loadAll() {
       if (!loading) {
-        loading = Promise.all(more.map(function (href) {
-          return fetch(href).then(function (r) { return r.text(); });
-        })).then(function (texts) {
-          texts.forEach(function (html) {
-            var doc = new DOMParser().parseFromString(html, "text/html");
-            var other = doc.getElementById("pkb-catalogue");
-            if (!other || !other.tBodies[0]) return;
-            Array.prototype.slice.call(other.tBodies[0].rows).forEach(function (tr) {
-              var row = document.importNode(tr, true);
+        loading = Promise.all(dataFiles.map(function (href) {
+          return fetch(href).then(function (r) {
+            if (!r.ok) throw new Error(href + ": " + r.status);
+            return r.json();
+          });
+        })).then(function (chunks) {
+          chunks.forEach(function (data) {
+            data.rows.forEach(function (r) {
+              var row = buildRow(r, data.v);
               body.appendChild(row);
               rows.push(row);
             });
           });
-          applyCountdowns(table);
+          applyCountdowns(table);  // states and countdowns for the reader's today
           var pager = document.querySelector("[data-pager]");
           if (pager) pager.hidden = true;
           table.setAttribute("data-loaded", "all");
+        }).catch(function () {  // offline or a stale page: filter the rows at hand
+          table.setAttribute("data-loaded", "partial");
         });
       }
       return loading;

@@ -217,27 +217,50 @@ function idf1000(n, df) {
   return Math.floor(1000 * Math.log(1 + (n - df + 0.5) / (df + 0.5)) + 0.5);
 }
 
-function parseShard(buf, n) {
+// Shard format: policykb/site/sitesearch/index.py (column by column; LEB128 varints).
+function parseShard(buf, n, imp) {
   const bytes = new Uint8Array(buf);
   let pos = 0;
   const varint = () => {
-    let n = 0, mul = 1, b;
-    do { b = bytes[pos++]; n += (b & 0x7f) * mul; mul *= 128; } while (b >= 0x80);
-    return n;
+    let v = 0, mul = 1, b;
+    do { b = bytes[pos++]; v += (b & 0x7f) * mul; mul *= 128; } while (b >= 0x80);
+    return v;
   };
-  const out = new Map();
+  const column = (count) => {
+    const out = new Array(count);
+    for (let k = 0; k < count; k++) out[k] = varint();
+    return out;
+  };
   const count = varint();
-  for (let c = 0; c < count; c++) {
-    const len = varint();
-    let term = "";
-    for (let k = 0; k < len; k++, pos += 2) term += String.fromCharCode(bytes[pos] | (bytes[pos + 1] << 8));
-    const df = varint();
-    const kept = df - varint(); // very common terms of large corpora keep their strongest postings only
-    const idf = idf1000(n, df);
-    const rows = new Int32Array(kept), imps = new Uint8Array(kept);
+  const lengths = column(count), shared = column(count), first = column(count);
+  const terms = new Array(count);
+  let prev = "";
+  for (let k = 0; k < count; k++) {
+    const p = shared[k];
+    const unit = first[k] + (p < prev.length ? prev.charCodeAt(p) : 0);
+    let term = prev.slice(0, p) + String.fromCharCode(unit);
+    for (let u = p + 1; u < lengths[k]; u++, pos += 2) term += String.fromCharCode(bytes[pos] | (bytes[pos + 1] << 8));
+    terms[k] = term;
+    prev = term;
+  }
+  const dfs = column(count), left = column(count);
+  const out = new Map();
+  const lists = [];
+  for (let k = 0; k < count; k++) {
+    const kept = dfs[k] - left[k]; // very common terms of large corpora keep their strongest postings only
+    const rows = new Int32Array(kept);
     let row = 0;
-    for (let k = 0; k < kept; k++) { row += varint(); rows[k] = row; imps[k] = bytes[pos++]; }
-    out.set(term, { idf, rows, imps });
+    for (let j = 0; j < kept; j++) { row += varint(); rows[j] = row; }
+    lists.push(rows);
+  }
+  for (let k = 0; k < count; k++) {
+    const rows = lists[k];
+    const imps = new Uint8Array(rows.length);
+    for (let j = 0; j < rows.length; j++) {
+      const code = bytes[pos++];
+      imps[j] = code < 2 ? imp.charCodeAt(2 * rows[j] + code) - 48 : code - 1;
+    }
+    out.set(terms[k], { idf: idf1000(n, dfs[k]), rows, imps });
   }
   return out;
 }
@@ -251,7 +274,7 @@ async function loadShards(st, terms) {
   await Promise.all(need.map(async (i) => {
     const r = await fetch(new URL(st.manifest.shard[i], ROOT));
     if (!r.ok) throw new Error(`shard ${i}: ${r.status}`);
-    st.shards.set(i, parseShard(await r.arrayBuffer(), st.manifest.n));
+    st.shards.set(i, parseShard(await r.arrayBuffer(), st.manifest.n, st.docs.imp));
   }));
 }
 
@@ -420,7 +443,7 @@ function matchedRuns(text, termSet, res) {
 }
 
 function makeSnippet(doc, termSet, res) {
-  const text = plain([doc.summary, doc.text].filter(Boolean).join(" "));
+  const text = plain(doc.text);
   const runs = matchedRuns(text, termSet, res);
   let start = 0;
   if (runs.length) {
@@ -440,10 +463,18 @@ function makeSnippet(doc, termSet, res) {
   return { snippet, marks };
 }
 
+// d/<gen>/<row>.json: [id, type, title, url, region, deadline, text, issue status?] (index.shown)
+const SHOWN_KEYS = ["id", "type", "title", "url", "region", "deadline", "text", "issue_status"];
+function docOf(row) {
+  const d = {};
+  SHOWN_KEYS.forEach((k, i) => { if (i < row.length) d[k] = row[i]; });
+  return d;
+}
+
 async function searchDetailed(question, opts = {}) {
   const { st, terms, order, today, ms } = await ranked(question, opts);
   const termSet = new Set(terms.map(([t]) => t));
-  const shown = await Promise.all(order.map(([row]) => getJSON(new URL(`${st.manifest.dir}${row}.json`, ROOT))));
+  const shown = await Promise.all(order.map(async ([row]) => docOf(await getJSON(new URL(`${st.manifest.dir}${row}.json`, ROOT)))));
   const results = order.map(([row, score], k) => {
     const d = shown[k];
     const { snippet, marks } = makeSnippet(d, termSet, st.res);

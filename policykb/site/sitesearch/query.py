@@ -30,36 +30,58 @@ def resources_from_json(data: dict, readings: list[str] | None = None) -> sa.Res
                         typos=[tuple(p) for p in data["typos"]], terms=data["terms"], readings=rd)
 
 
-def _varint(buf: bytes, pos: int) -> tuple[int, int]:
-    n = shift = 0
-    while True:
-        b = buf[pos]
-        pos += 1
-        n |= (b & 0x7F) << shift
-        if b < 0x80:
-            return n, pos
-        shift += 7
-
-
-def parse_shard(buf: bytes, n_docs: int = 0) -> dict[str, tuple[int, list[tuple[int, int]]]]:
-    """term -> (idf x 1000 for a corpus of `n_docs`, [(row, impact)])."""
-    out = {}
-    count, pos = _varint(buf, 0)
+def _varints(buf: bytes, pos: int, count: int) -> tuple[list[int], int]:
+    out = []
     for _ in range(count):
-        ln, pos = _varint(buf, pos)
-        term = buf[pos:pos + 2 * ln].decode("utf-16-le")
-        pos += 2 * ln
-        df, pos = _varint(buf, pos)
-        left_out, pos = _varint(buf, pos)
-        idf = idf1000(n_docs, df)
-        plist, row = [], 0
-        for _ in range(df - left_out):
-            d, pos = _varint(buf, pos)
-            row += d
-            plist.append((row, buf[pos]))
+        n = shift = 0
+        while True:
+            b = buf[pos]
             pos += 1
-        out[term] = (idf, plist)
+            n |= (b & 0x7F) << shift
+            if b < 0x80:
+                break
+            shift += 7
+        out.append(n)
+    return out, pos
+
+
+def parse_shard(buf: bytes, n_docs: int = 0, imp: str | None = None) -> dict[str, tuple[int, list[tuple[int, int]]]]:
+    """term -> (idf x 1000 for a corpus of `n_docs`, [(row, impact)]); `imp` is docs.json's
+    table of each record's two most frequent impacts (without it those impacts read as 0)."""
+    (count,), pos = _varints(buf, 0, 1)
+    lengths, pos = _varints(buf, pos, count)
+    shared, pos = _varints(buf, pos, count)
+    first, pos = _varints(buf, pos, count)
+    terms, prev = [], ""
+    for ln, p, f in zip(lengths, shared, first):
+        unit = f + (ord(prev[p]) if p < len(prev) else 0)
+        rest = ln - p - 1
+        t = prev[:p] + chr(unit) + buf[pos:pos + 2 * rest].decode("utf-16-le")
+        pos += 2 * rest
+        terms.append(t)
+        prev = t
+    dfs, pos = _varints(buf, pos, count)
+    left, pos = _varints(buf, pos, count)
+    kept = [df - lo for df, lo in zip(dfs, left)]
+    deltas, pos = _varints(buf, pos, sum(kept))
+    out, k = {}, 0
+    for t, df, m in zip(terms, dfs, kept):
+        plist, row = [], 0
+        for j in range(k, k + m):
+            row += deltas[j]
+            code = buf[pos + j]
+            plist.append((row, (ord(imp[2 * row + code]) - 48 if imp else 0) if code < 2 else code - 1))
+        k += m
+        out[t] = (idf1000(n_docs, df), plist)
     return out
+
+
+SHOWN_KEYS = ("id", "type", "title", "url", "region", "deadline", "text", "issue_status")
+
+
+def doc_dict(row: list) -> dict:
+    """A d/<gen>/<row>.json array as a dict (index.shown)."""
+    return dict(zip(SHOWN_KEYS, row))
 
 
 class SiteIndex:
@@ -83,7 +105,7 @@ class SiteIndex:
         if i not in self._shards:
             name = self.manifest["shard"][i]
             self.fetched.add(name)
-            self._shards[i] = parse_shard((self.root / name).read_bytes(), self.manifest["n"])
+            self._shards[i] = parse_shard((self.root / name).read_bytes(), self.manifest["n"], self.docs["imp"])
         return self._shards[i]
 
     def postings(self, term: str):
@@ -108,7 +130,7 @@ class SiteIndex:
     def doc(self, row: int) -> dict:
         name = self.manifest["dir"] + f"{row}.json"
         self.fetched.add(name)
-        return json.loads((self.root / name).read_text(encoding="utf-8"))
+        return doc_dict(json.loads((self.root / name).read_text(encoding="utf-8")))
 
     def ranked(self, question: str, *, top: int = 10, type: str | None = None, region: str | None = None,
                include_expired: bool = False, today: dt.date | None = None) -> list[tuple[int, int]]:
@@ -178,5 +200,5 @@ class SiteIndex:
             d = self.doc(row)
             out.append({"id": d["id"], "type": d["type"], "title": d["title"], "url": d["url"],
                         "status": self.status(row, (today - EPOCH).days), "score": round(score / 510000, 4),
-                        "snippet": (d.get("summary") or d.get("text") or "")[:110]})
+                        "snippet": d["text"][:110]})
         return out
