@@ -46,13 +46,17 @@ class ArrayWriter:
             tids.append(tid)
             tfs.append(n)
 
+    def set_rows(self, field: str, rows, tids, tfs, lengths) -> None:
+        """All postings of `field` at once, as arrays (term ids from self.vocab)."""
+        self.rows[field], self.tids[field], self.tfs[field], self.lengths[field] = rows, tids, tfs, lengths
+
     def save(self, dest: Path, b: dict[str, float], extra: dict[str, np.ndarray]) -> None:
         dest = Path(dest)
         nv = len(self.vocab)
         for f in self.fields:
-            rows = np.frombuffer(self.rows[f], dtype=np.int32)
-            tids = np.frombuffer(self.tids[f], dtype=np.int32)
-            tfs = np.frombuffer(self.tfs[f], dtype=np.float32)
+            rows = np.asarray(np.frombuffer(self.rows[f], dtype=np.int32))
+            tids = np.asarray(np.frombuffer(self.tids[f], dtype=np.int32))
+            tfs = np.asarray(np.frombuffer(self.tfs[f], dtype=np.float32))
             lens = np.frombuffer(self.lengths[f], dtype=np.int32).astype(np.float32)
             avg = float(lens.mean()) if len(lens) and lens.mean() > 0 else 1.0
             w = tfs * (K1 + 1) / (tfs + K1 * (1 - b[f] + b[f] * lens[rows] / avg)) if len(rows) else tfs
