@@ -17,6 +17,8 @@ from pathlib import Path
 from policykb.paths import cache_dir
 from policykb.search import analysis
 
+FORMAT = "2"  # bump when whoosh_store._analyse changes what it returns
+
 
 def doc_hash(doc) -> str:
     """What the analysis of an IndexDoc depends on (not its id, links, region or dates)."""
@@ -29,7 +31,7 @@ def doc_hash(doc) -> str:
 
 class AnalysisCache:
     def __init__(self, path: Path | None = None):
-        path = Path(path) if path else cache_dir() / "analysis" / f"records-{analysis.resources_hash()}.sqlite"
+        path = Path(path) if path else cache_dir() / "analysis" / f"records-{FORMAT}-{analysis.resources_hash()}.sqlite"
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.hits = self.misses = 0

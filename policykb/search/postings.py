@@ -11,12 +11,23 @@ import marshal
 import math
 from array import array
 from collections import Counter
+from itertools import repeat
 from pathlib import Path
 
 import numpy as np
 
 K1 = 0.9  # lower than the usual 1.2: repeated words in long notices say little
 VOCAB = "vocab.marshal"
+
+
+def term_ids(vocab: dict[str, int], terms: list[str]) -> list[int]:
+    """Ids of terms, new terms numbered on (the common case, all known, in one C-level pass)."""
+    get = vocab.get
+    ids = [get(t) for t in terms]
+    if None in ids:
+        put = vocab.setdefault
+        ids = [put(t, len(vocab)) for t in terms]
+    return ids
 
 
 class ArrayWriter:
@@ -45,6 +56,14 @@ class ArrayWriter:
             rows.append(row)
             tids.append(tid)
             tfs.append(n)
+
+    def add_counted(self, field: str, length: int, terms: list[str], counts: list[int]) -> None:
+        """The next row of `field` from distinct terms and their counts (fast path of add)."""
+        row = len(self.lengths[field])
+        self.lengths[field].append(length)
+        self.tids[field].extend(term_ids(self.vocab, terms))
+        self.tfs[field].extend(counts)
+        self.rows[field].extend(repeat(row, len(terms)))
 
     def set_rows(self, field: str, rows, tids, tfs, lengths) -> None:
         """All postings of `field` at once, as arrays (term ids from self.vocab)."""

@@ -27,6 +27,7 @@ import os
 import re
 from collections import Counter
 from collections.abc import Iterable
+from itertools import repeat
 from pathlib import Path
 
 from policykb.fsio import write_atomic
@@ -120,8 +121,16 @@ def _analyse(doc: IndexDoc) -> dict:
     if ASKED_PASSAGE and asked:
         passages.append(("asked", asked))
     passages = [p for p in passages if p[1]]
-    return {**head, "tags": analysis.index_terms("\n".join(doc.tags)), "asked": asked,
-            "body": body_terms, "passages": passages}
+    fields = {**head, "tags": analysis.index_terms("\n".join(doc.tags)), "asked": asked, "body": body_terms}
+    # Counted here, in the workers: the main process only turns terms into ids.
+    return {"fields": {f: _counted(ts) for f, ts in fields.items()},
+            "passages": [(where, *_counted(ts)) for where, ts in passages]}
+
+
+def _counted(terms: list[str]) -> tuple[int, list[str], list[int]]:
+    """(length, distinct terms in first-seen order, their counts)."""
+    c = Counter(terms)
+    return len(terms), list(c), list(c.values())
 
 
 CHUNK = 256  # records analysed, written and let go of at a time
@@ -177,21 +186,6 @@ def analysed_stream(docs: Iterable[IndexDoc], cache=None, stats: dict | None = N
 DOC_FIELDS = ("title", "alt", "summary", "tags", "body", "asked")
 
 
-def bm25f_frequencies(a: dict, avg: dict) -> dict[str, float]:
-    """BM25F: each field's term frequency, length-normalised and weighted, summed before
-    saturation, so a short field (a title) adds evidence without swamping the body.
-    (One record at a time; the build computes the same over arrays, see _FieldPostings.)"""
-    out: dict[str, float] = {}
-    for f in DOC_FIELDS:
-        terms = a[f]
-        if not terms or not FIELD_BOOST[f]:
-            continue
-        norm = FIELD_BOOST[f] / (1 - FIELD_B[f] + FIELD_B[f] * len(terms) / avg[f])
-        for t, n in Counter(terms).items():
-            out[t] = out.get(t, 0.0) + n * norm
-    return out
-
-
 class _FieldPostings:
     """Per-field term counts of every record as flat arrays (a few bytes per posting), turned
     into BM25F pseudo-frequencies once the average field lengths are known."""
@@ -202,19 +196,16 @@ class _FieldPostings:
         self.lens = {f: array("i") for f in DOC_FIELDS}
 
     def add(self, row: int, a: dict, vocab: dict) -> None:
+        from policykb.search.postings import term_ids
         for k, f in enumerate(DOC_FIELDS):
-            terms = a[f]
-            self.lens[f].append(len(terms))
+            length, terms, counts = a["fields"][f]
+            self.lens[f].append(length)
             if not terms or not FIELD_BOOST[f]:
                 continue
-            for t, n in Counter(terms).items():
-                tid = vocab.get(t)
-                if tid is None:
-                    tid = vocab[t] = len(vocab)
-                self.rows.append(row)
-                self.tids.append(tid)
-                self.tfs.append(n)
-                self.fidx.append(k)
+            self.tids.extend(term_ids(vocab, terms))
+            self.tfs.extend(counts)
+            self.rows.extend(repeat(row, len(terms)))
+            self.fidx.extend(repeat(k, len(terms)))
 
     def frequencies(self):
         """(rows, tids, pseudo-frequencies) with one entry per (record, term)."""
@@ -266,10 +257,10 @@ class WhooshEngine:
                     id=doc.id, type=doc.type,
                     data={"title": doc.title, "alt": list(doc.alt), "region": doc.region, "status": doc.status,
                           "expires": doc.expires, "summary": doc.summary, "text": full_text(doc),
-                          "passages": [w for w, _ in a["passages"]], "meta": doc.meta})
+                          "passages": [p[0] for p in a["passages"]], "meta": doc.meta})
                 starts.append(len(parents))
-                for _, terms in a["passages"]:
-                    arrays.add("psg", terms)
+                for _, length, terms, counts in a["passages"]:
+                    arrays.add_counted("psg", length, terms, counts)
                     parents.append(row)
                 ids.append(doc.id)
                 links.append(list(doc.links))
