@@ -1,12 +1,16 @@
 """Whoosh implementation of the search interface (policykb/search/engine.py).
 
-Whoosh is the record store: each record is one Whoosh document with its analysed fields title /
-alt (aliases, keywords) / summary / tags / body / asked and the stored record (title, normalised
-text, passages, metadata) that hits are read from. Ranking reads array postings (below); which
-records may be returned, and any prior on them, arrive from the matcher as Filters: no region
-or status rule lives here. Text is analysed by policykb/analysis.py before it
-reaches Whoosh (fields hold space-joined terms), so analysis runs in parallel at build time
-and identically on the question side.
+Whoosh is the record store: each record is one Whoosh document holding its id, type and the
+stored record (title, aliases, summary, its text once, where its passages lie in that text,
+metadata) that hits are read from. Ranking reads array postings (below); which records may be
+returned, and any prior on them, arrive from the matcher as Filters: no region or status rule
+lives here. Text is analysed by policykb/analysis.py, identically on the question side.
+
+The build streams (analysed_stream): CHUNK records at a time are analysed across WORKERS
+processes, or taken from the analysis cache when their text is unchanged (analysis_cache.py,
+keyed by content hash: editing one record re-analyses only it), written to Whoosh and to the
+posting arrays as term counts, and let go of; the whole corpus is never held as Python terms.
+BM25F is computed over the arrays once the average field lengths are known.
 
 Ranking: a record's score is its BM25F score (fields weighted by what they are, summed before
 saturation) plus PASSAGE_WEIGHT x the BM25 score of its best passage: a window of about
