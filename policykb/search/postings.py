@@ -18,6 +18,7 @@ import numpy as np
 
 K1 = 0.9  # lower than the usual 1.2: repeated words in long notices say little
 VOCAB = "vocab.marshal"
+SAVE_SLICE = 1 << 21  # postings written per step
 
 
 def term_ids(vocab: dict[str, int], terms: list[str]) -> list[int]:
@@ -70,6 +71,8 @@ class ArrayWriter:
         self.rows[field], self.tids[field], self.tfs[field], self.lengths[field] = rows, tids, tfs, lengths
 
     def save(self, dest: Path, b: dict[str, float], extra: dict[str, np.ndarray]) -> None:
+        """Write each field term-major, a slice at a time straight into the files, letting go of
+        the field's build arrays as soon as it is written (the build's memory peak is here)."""
         dest = Path(dest)
         nv = len(self.vocab)
         for f in self.fields:
@@ -78,11 +81,23 @@ class ArrayWriter:
             tfs = np.asarray(np.frombuffer(self.tfs[f], dtype=np.float32))
             lens = np.frombuffer(self.lengths[f], dtype=np.int32).astype(np.float32)
             avg = float(lens.mean()) if len(lens) and lens.mean() > 0 else 1.0
-            w = tfs * (K1 + 1) / (tfs + K1 * (1 - b[f] + b[f] * lens[rows] / avg)) if len(rows) else tfs
+            indptr = np.zeros(nv + 1, dtype=np.int64)
+            np.cumsum(np.bincount(tids, minlength=nv), out=indptr[1:])
             order = np.argsort(tids, kind="stable")
-            indptr = np.searchsorted(tids[order], np.arange(nv + 1)).astype(np.int64)
-            np.save(dest / f"{f}.rows.npy", rows[order].astype(np.int32))
-            np.save(dest / f"{f}.w.npy", w[order].astype(np.float32))
+            del tids
+            self.tids[f] = None
+            n = len(rows)
+            out_rows = np.lib.format.open_memmap(dest / f"{f}.rows.npy", mode="w+", dtype=np.int32, shape=(n,))
+            out_w = np.lib.format.open_memmap(dest / f"{f}.w.npy", mode="w+", dtype=np.float32, shape=(n,))
+            for lo in range(0, n, SAVE_SLICE):
+                idx = order[lo:lo + SAVE_SLICE]
+                r, t = rows[idx], tfs[idx]
+                out_rows[lo:lo + len(idx)] = r
+                out_w[lo:lo + len(idx)] = t * (K1 + 1) / (t + K1 * (1 - b[f] + b[f] * lens[r] / avg))
+            out_rows.flush()
+            out_w.flush()
+            del out_rows, out_w, order, rows, tfs
+            self.rows[f] = self.tfs[f] = None
             np.save(dest / f"{f}.ptr.npy", indptr)
             np.save(dest / f"{f}.n.npy", np.array([len(lens)], dtype=np.int64))
         for name, arr in extra.items():

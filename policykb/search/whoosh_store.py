@@ -44,7 +44,8 @@ FIELD_B = {"title": 0.5, "alt": 0.5, "summary": 0.6, "tags": 0.3, "body": 0.9, "
 ASKED_PASSAGE = True  # a policy's FAQ phrasings compete as one more passage of it
 PASSAGE_WEIGHT = 0.6  # record score = whole-record BM25F + this x its best passage's BM25
 HEAD_PASSAGE = True  # title + aliases + summary compete as a passage too (helps colloquial questions)
-PASSAGE_CHARS = 320  # window length; windows overlap by about half
+PASSAGE_CHARS = 320  # window length
+PASSAGE_OVERLAP = True  # each window starts halfway into the last
 SNIPPET_CHARS = 110
 # A FAQ and the policies it cites answer the same need: each gains this share of the best score
 # among the records it is linked with (both must pass the filters).
@@ -80,6 +81,9 @@ def windows(sents: list[str]) -> list[tuple[int, int]]:
         out.append((i, j))
         if j >= n:
             break
+        if not PASSAGE_OVERLAP:
+            i = j
+            continue
         half, k = 0, i
         while k < j - 1 and half + len(sents[k]) <= size / 2:
             half += len(sents[k])
