@@ -280,7 +280,8 @@ def bench_cmd(content_dir, questions_file, scale, no_site, as_json):
         click.echo(f"{r['label']}：{r['documents']} 条记录 / {r['passages']} 个段落；建索引 {r['build_seconds']:.1f} 秒；"
                    f"热查询 p50 {r['p50_ms']:.1f} ms，p95 {r['p95_ms']:.1f} ms（{r['questions']} 个问题；"
                    f"同次 {r['bm25_engine']}（同样的分词）建索引 {r['bm25_build_seconds']:.1f} 秒，p50 {r['bm25_p50_ms']:.1f} ms，p95 {r['bm25_p95_ms']:.1f} ms）；"
-                   f"冷启动 policykb match {r['cold_seconds']:.2f} 秒")
+                   f"冷启动 policykb match {r['cold_seconds']:.2f} 秒；建索引峰值内存 {r.get('build_peak_mb', 0):.0f} MB"
+                   + (f"；改动一条记录后重建 {r['reindex_one_seconds']:.1f} 秒" if r.get("reindex_one_seconds") else ""))
         if "site" in r:
             st = r["site"]
             click.echo(f"{r['label']}：生成网站 {st['site_build_seconds']:.1f} 秒（其中 MkDocs {st['mkdocs_seconds']:.1f} 秒，"
@@ -301,7 +302,8 @@ def bench_cmd(content_dir, questions_file, scale, no_site, as_json):
                            f"MRR@10 {got['mrr@10']:.3f}（{got['questions']} 个有答案的问题）")
     ra = report["ratios"]
     click.echo("大语料 / 原始语料（同一次运行）：" + "，".join(
-        f"{name} ×{value}" for name, value in [("记录数", ra["documents"]), ("建索引", ra["build_seconds"]),
+        f"{name} ×{value}" for name, value in [("记录数", ra["documents"]), ("建索引", ra["build_seconds"]), ("建索引峰值内存", ra.get("build_peak_mb")),
+                                               ("改一条重建 / 全量建索引", ra.get("reindex_vs_build")),
                                                ("热查询 p95", ra["p95_ms"]), ("冷启动", ra["cold_seconds"]),
                                                ("大语料热查询 p95 / bm25s", ra.get("p95_vs_bm25")),
                                                ("生成网站", ra.get("site_build_seconds")),

@@ -90,13 +90,40 @@ def _percentile(values: list[float], p: float) -> float:
     return values[i]
 
 
-def measure(label: str, root: Path, questions: list[str], work: Path, log) -> dict:
+def _timed(cmd: list[str], env: dict) -> tuple[float, float]:
+    """(seconds, peak resident MB of the largest process) of a command run to completion."""
+    t = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - t
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        raise RuntimeError(f"{' '.join(cmd)}: {proc.stderr.read().decode(errors='replace')}")
+    return seconds, usage.ru_maxrss / 1024
+
+
+def edit_one_record(root: Path) -> None:
+    """Change one sentence of one policy of a generated corpus (for the re-index figure)."""
+    path = sorted((root / "policies").glob("*.md"))[0]
+    path.write_text(path.read_text(encoding="utf-8").rstrip("\n") + "\n本条为基准测试追加的一句话。\n", encoding="utf-8")
+
+
+def measure(label: str, root: Path, questions: list[str], work: Path, log, edit=None) -> dict:
     from policykb.search import matcher
     index_dir = work / f"index-{label}"
+    from policykb.search import index_store
+    exe = Path(sys.executable).parent / "policykb"
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-c", "from policykb.cli import main; main()"]
     log(f"{label}：建立索引…")
-    t = time.perf_counter()
-    gen = matcher.build_index(root, index_dir)
-    build = time.perf_counter() - t
+    # A separate process with an empty cache: the build's own time and peak memory, nothing reused.
+    env = {**os.environ, "POLICYKB_CACHE": str(work / f"cache-{label}")}
+    build, peak = _timed([*cmd, "index", "--content", str(root), "--index", str(index_dir)], env)
+    gen = index_store.current(index_dir)
+    reindex = None
+    if edit:  # one record changed: only it is analysed again, a new generation swapped in
+        edit(root)
+        reindex, _ = _timed([*cmd, "index", "--content", str(root), "--index", str(index_dir)], env)
+        gen = index_store.current(index_dir)
     searcher = matcher.searcher_for(gen)
     filters = matcher.Request()
     for q in questions[:5]:  # warm up: tokenizer, filters, page cache
@@ -109,8 +136,6 @@ def measure(label: str, root: Path, questions: list[str], work: Path, log) -> di
         ranked.append([h.id for h in hits])
     base = _baseline_latency(root, questions)
     log(f"{label}：测冷启动…")
-    exe = Path(sys.executable).parent / "policykb"
-    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "policykb.cli"]
     colds = []
     for _ in range(3):
         t = time.perf_counter()
@@ -118,7 +143,8 @@ def measure(label: str, root: Path, questions: list[str], work: Path, log) -> di
                        capture_output=True, check=True, env=os.environ.copy())
         colds.append(time.perf_counter() - t)
     return {"label": label, "documents": gen.manifest["documents"], "passages": gen.manifest["passages"],
-            "build_seconds": round(build, 2), "questions": len(questions),
+            "build_seconds": round(build, 2), "build_peak_mb": round(peak), "questions": len(questions),
+            "reindex_one_seconds": round(reindex, 2) if reindex is not None else None,
             "p50_ms": round(statistics.median(lat), 2), "p95_ms": round(_percentile(lat, 95), 2),
             **base, "cold_seconds": round(statistics.median(colds), 3), "ranked": ranked}
 
@@ -167,7 +193,7 @@ def run(root: Path, *, questions_file=None, scale: int = 10, site=None, log=lamb
         runs = [measure(corpora[0][0], corpora[0][1], questions, work, log)]
         log(f"生成 {scale} 倍语料…")
         corpora.append((f"{scale} 倍语料", generate_corpus(Path(root), work / "corpus", scale)))
-        runs.append(measure(corpora[1][0], corpora[1][1], questions, work, log))
+        runs.append(measure(corpora[1][0], corpora[1][1], questions, work, log, edit=edit_one_record))
         if site:
             for r, (label, path) in zip(runs, corpora):
                 log(f"{label}：生成网站…")
@@ -190,6 +216,9 @@ def _ratios(runs: list[dict]) -> dict:
         return round(b / a, 2) if a else None
     out = {"documents": ratio(small["documents"], big["documents"]),
            "build_seconds": ratio(small["build_seconds"], big["build_seconds"]),
+           "build_peak_mb": ratio(small["build_peak_mb"], big["build_peak_mb"]),
+           # Re-indexing one changed record over a full build, on the larger corpus.
+           "reindex_vs_build": ratio(big["build_seconds"], big["reindex_one_seconds"] or 0) if big.get("reindex_one_seconds") else None,
            "p95_ms": ratio(small["p95_ms"], big["p95_ms"]),
            # The matcher's warm p95 over bm25s's (same tokens), on the larger corpus.
            "p95_vs_bm25": ratio(big["bm25_p95_ms"], big["p95_ms"]),

@@ -94,9 +94,16 @@ def wait_for_writer(index_dir: Path, timeout: float = 300.0) -> None:
 
 
 def new_generation(index_dir: Path, fingerprint: str) -> Path:
-    path = Path(index_dir) / f"gen-{time.strftime('%Y%m%d%H%M%S')}-{os.getpid()}-{fingerprint[:8]}"
-    path.mkdir(parents=True)
-    return path
+    base = f"gen-{time.strftime('%Y%m%d%H%M%S')}-{os.getpid()}-{fingerprint[:8]}"
+    Path(index_dir).mkdir(parents=True, exist_ok=True)
+    for n in range(1000):  # two builds of the same content in one second (an incremental rebuild)
+        path = Path(index_dir) / (base if n == 0 else f"{base}-{n}")
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            continue
+    raise FileExistsError(str(path))
 
 
 def publish(index_dir: Path, gen_path: Path, manifest: dict) -> Generation:

@@ -31,7 +31,7 @@ from policykb.search import analysis, index_store
 from policykb.search.engine import Filters, Hit, IndexDoc, get_engine
 
 ENGINE = "whoosh"
-ENGINE_VERSION = "8"  # bump when the index layout or scoring inputs change
+ENGINE_VERSION = "9"  # bump when the index layout or scoring inputs change
 CACHE_KEEP = 6  # cached indexes kept per profile
 
 # A record must contain this share of the question's idf-weighted terms to be shown at all:
@@ -215,7 +215,12 @@ def build_index(content_root=None, index_dir=None, *, internal: bool = False, ex
                     docs.append(d)
         gen_path = index_store.new_generation(index_dir, key["fingerprint"])
         try:
-            stats = get_engine(ENGINE).build(docs, gen_path)
+            from policykb.search.analysis_cache import AnalysisCache
+            cache = AnalysisCache()  # records whose text is unchanged are not analysed again
+            try:
+                stats = get_engine(ENGINE).build(docs, gen_path, cache=cache)
+            finally:
+                cache.close()
             table = regions.alias_table(getattr(content, "taxonomy", None), [d.region for d in docs if d.region])
             (gen_path / ALIASES).write_text(json.dumps(table, ensure_ascii=False), encoding="utf-8")
         except BaseException:

@@ -11,12 +11,24 @@ import marshal
 import math
 from array import array
 from collections import Counter
+from itertools import repeat
 from pathlib import Path
 
 import numpy as np
 
 K1 = 0.9  # lower than the usual 1.2: repeated words in long notices say little
 VOCAB = "vocab.marshal"
+SAVE_SLICE = 1 << 21  # postings written per step
+
+
+def term_ids(vocab: dict[str, int], terms: list[str]) -> list[int]:
+    """Ids of terms, new terms numbered on (the common case, all known, in one C-level pass)."""
+    get = vocab.get
+    ids = [get(t) for t in terms]
+    if None in ids:
+        put = vocab.setdefault
+        ids = [put(t, len(vocab)) for t in terms]
+    return ids
 
 
 class ArrayWriter:
@@ -46,20 +58,46 @@ class ArrayWriter:
             tids.append(tid)
             tfs.append(n)
 
+    def add_counted(self, field: str, length: int, terms: list[str], counts: list[int]) -> None:
+        """The next row of `field` from distinct terms and their counts (fast path of add)."""
+        row = len(self.lengths[field])
+        self.lengths[field].append(length)
+        self.tids[field].extend(term_ids(self.vocab, terms))
+        self.tfs[field].extend(counts)
+        self.rows[field].extend(repeat(row, len(terms)))
+
+    def set_rows(self, field: str, rows, tids, tfs, lengths) -> None:
+        """All postings of `field` at once, as arrays (term ids from self.vocab)."""
+        self.rows[field], self.tids[field], self.tfs[field], self.lengths[field] = rows, tids, tfs, lengths
+
     def save(self, dest: Path, b: dict[str, float], extra: dict[str, np.ndarray]) -> None:
+        """Write each field term-major, a slice at a time straight into the files, letting go of
+        the field's build arrays as soon as it is written (the build's memory peak is here)."""
         dest = Path(dest)
         nv = len(self.vocab)
         for f in self.fields:
-            rows = np.frombuffer(self.rows[f], dtype=np.int32)
-            tids = np.frombuffer(self.tids[f], dtype=np.int32)
-            tfs = np.frombuffer(self.tfs[f], dtype=np.float32)
+            rows = np.asarray(np.frombuffer(self.rows[f], dtype=np.int32))
+            tids = np.asarray(np.frombuffer(self.tids[f], dtype=np.int32))
+            tfs = np.asarray(np.frombuffer(self.tfs[f], dtype=np.float32))
             lens = np.frombuffer(self.lengths[f], dtype=np.int32).astype(np.float32)
             avg = float(lens.mean()) if len(lens) and lens.mean() > 0 else 1.0
-            w = tfs * (K1 + 1) / (tfs + K1 * (1 - b[f] + b[f] * lens[rows] / avg)) if len(rows) else tfs
+            indptr = np.zeros(nv + 1, dtype=np.int64)
+            np.cumsum(np.bincount(tids, minlength=nv), out=indptr[1:])
             order = np.argsort(tids, kind="stable")
-            indptr = np.searchsorted(tids[order], np.arange(nv + 1)).astype(np.int64)
-            np.save(dest / f"{f}.rows.npy", rows[order].astype(np.int32))
-            np.save(dest / f"{f}.w.npy", w[order].astype(np.float32))
+            del tids
+            self.tids[f] = None
+            n = len(rows)
+            out_rows = np.lib.format.open_memmap(dest / f"{f}.rows.npy", mode="w+", dtype=np.int32, shape=(n,))
+            out_w = np.lib.format.open_memmap(dest / f"{f}.w.npy", mode="w+", dtype=np.float32, shape=(n,))
+            for lo in range(0, n, SAVE_SLICE):
+                idx = order[lo:lo + SAVE_SLICE]
+                r, t = rows[idx], tfs[idx]
+                out_rows[lo:lo + len(idx)] = r
+                out_w[lo:lo + len(idx)] = t * (K1 + 1) / (t + K1 * (1 - b[f] + b[f] * lens[r] / avg))
+            out_rows.flush()
+            out_w.flush()
+            del out_rows, out_w, order, rows, tfs
+            self.rows[f] = self.tfs[f] = None
             np.save(dest / f"{f}.ptr.npy", indptr)
             np.save(dest / f"{f}.n.npy", np.array([len(lens)], dtype=np.int64))
         for name, arr in extra.items():

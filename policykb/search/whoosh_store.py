@@ -1,12 +1,16 @@
 """Whoosh implementation of the search interface (policykb/search/engine.py).
 
-Whoosh is the record store: each record is one Whoosh document with its analysed fields title /
-alt (aliases, keywords) / summary / tags / body / asked and the stored record (title, normalised
-text, passages, metadata) that hits are read from. Ranking reads array postings (below); which
-records may be returned, and any prior on them, arrive from the matcher as Filters: no region
-or status rule lives here. Text is analysed by policykb/analysis.py before it
-reaches Whoosh (fields hold space-joined terms), so analysis runs in parallel at build time
-and identically on the question side.
+Whoosh is the record store: each record is one Whoosh document holding its id, type and the
+stored record (title, aliases, summary, its text once, where its passages lie in that text,
+metadata) that hits are read from. Ranking reads array postings (below); which records may be
+returned, and any prior on them, arrive from the matcher as Filters: no region or status rule
+lives here. Text is analysed by policykb/analysis.py, identically on the question side.
+
+The build streams (analysed_stream): CHUNK records at a time are analysed across WORKERS
+processes, or taken from the analysis cache when their text is unchanged (analysis_cache.py,
+keyed by content hash: editing one record re-analyses only it), written to Whoosh and to the
+posting arrays as term counts, and let go of; the whole corpus is never held as Python terms.
+BM25F is computed over the arrays once the average field lengths are known.
 
 Ranking: a record's score is its BM25F score (fields weighted by what they are, summed before
 saturation) plus PASSAGE_WEIGHT x the BM25 score of its best passage: a window of about
@@ -27,6 +31,7 @@ import os
 import re
 from collections import Counter
 from collections.abc import Iterable
+from itertools import repeat
 from pathlib import Path
 
 from policykb.fsio import write_atomic
@@ -39,7 +44,8 @@ FIELD_B = {"title": 0.5, "alt": 0.5, "summary": 0.6, "tags": 0.3, "body": 0.9, "
 ASKED_PASSAGE = True  # a policy's FAQ phrasings compete as one more passage of it
 PASSAGE_WEIGHT = 0.6  # record score = whole-record BM25F + this x its best passage's BM25
 HEAD_PASSAGE = True  # title + aliases + summary compete as a passage too (helps colloquial questions)
-PASSAGE_CHARS = 320  # window length; windows overlap by about half
+PASSAGE_CHARS = 320  # window length
+PASSAGE_OVERLAP = True  # each window starts halfway into the last
 SNIPPET_CHARS = 110
 # A FAQ and the policies it cites answer the same need: each gains this share of the best score
 # among the records it is linked with (both must pass the filters).
@@ -49,18 +55,18 @@ _SENTENCE = re.compile(r"[^。！？；!?;\n]*[。！？；!?;\n]+|[^。！？�
 
 
 def _schema():
-    from whoosh.analysis import SpaceSeparatedTokenizer
-    from whoosh.fields import ID, STORED, TEXT, Schema
-
-    def text():
-        return TEXT(analyzer=SpaceSeparatedTokenizer(), phrase=False)
-    return Schema(id=ID(stored=True, unique=True), type=ID(stored=True),
-                  title=text(), alt=text(), summary=text(), tags=text(), body=text(), asked=text(),
-                  data=STORED())
+    from whoosh.fields import ID, STORED, Schema
+    # Ranking reads the array postings; Whoosh keeps the records (what a hit shows).
+    return Schema(id=ID(stored=True, unique=True), type=ID(stored=True), data=STORED())
 
 
 def sentences(text: str) -> list[str]:
     return [s for s in _SENTENCE.findall(text) if s.strip()]
+
+
+def _sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of `sentences(text)`, in order."""
+    return [(m.start(), m.end()) for m in _SENTENCE.finditer(text) if m.group().strip()]
 
 
 def windows(sents: list[str]) -> list[tuple[int, int]]:
@@ -75,6 +81,9 @@ def windows(sents: list[str]) -> list[tuple[int, int]]:
         out.append((i, j))
         if j >= n:
             break
+        if not PASSAGE_OVERLAP:
+            i = j
+            continue
         half, k = 0, i
         while k < j - 1 and half + len(sents[k]) <= size / 2:
             half += len(sents[k])
@@ -83,100 +92,219 @@ def windows(sents: list[str]) -> list[tuple[int, int]]:
     return out
 
 
+def full_text(doc: IndexDoc) -> str:
+    """The record's text as stored (matched words and snippets are read from it)."""
+    return "\n".join([doc.title, *doc.alt, doc.summary, doc.body])
+
+
+def _head_text(data: dict) -> str:
+    return "；".join(t for t in [data["title"], *data.get("alt", ()), data.get("summary") or ""] if t)
+
+
 def _analyse(doc: IndexDoc) -> dict:
-    """Everything Whoosh needs for one record (runs in worker processes on big builds)."""
-    sents = sentences(doc.body)
+    """Everything the index needs of one record's text (worker processes; cached by content hash).
+
+    Passages are (where, terms): where is [start, end] in full_text(doc), "head" (title + aliases
+    + summary), "asked" (shown as title + summary: the FAQ wording is not this record's), or the
+    passage's own text when it is no slice of the record's text."""
+    spans = _sentence_spans(doc.body)
+    sents = [doc.body[a:b] for a, b in spans]
     sent_terms = [analysis.index_terms(s) for s in sents]
     body_terms = [t for ts in sent_terms for t in ts]
-    passages = [("".join(sents[a:b]).strip(), [t for ts in sent_terms[a:b] for t in ts])
-                for a, b in windows(sents)]
+    at = len(full_text(doc)) - len(doc.body)  # where the body starts in the stored text
+    passages = []
+    for a, b in windows(sents):
+        text = "".join(sents[a:b]).strip()
+        lo, hi = spans[a][0], spans[b - 1][1]
+        raw = doc.body[lo:hi]
+        lo += len(raw) - len(raw.lstrip())
+        hi -= len(raw) - len(raw.rstrip())
+        where = [at + lo, at + hi] if doc.body[lo:hi] == text else text
+        passages.append((where, [t for ts in sent_terms[a:b] for t in ts]))
     head = {"title": analysis.index_terms(doc.title), "alt": analysis.index_terms("\n".join(doc.alt)),
             "summary": analysis.index_terms(doc.summary)}
     if HEAD_PASSAGE:  # the record's own short description competes as one more passage
-        head_raw = "；".join(t for t in [doc.title, *doc.alt, doc.summary] if t)
-        passages.insert(0, (head_raw, head["title"] + head["alt"] + head["summary"]))
+        passages.insert(0, ("head", head["title"] + head["alt"] + head["summary"]))
     asked = analysis.index_terms("\n".join(doc.asked))
-    if ASKED_PASSAGE and asked:  # shown as the head passage's text: the FAQ wording is not this record's
-        passages.append(("；".join(t for t in [doc.title, doc.summary] if t), asked))
+    if ASKED_PASSAGE and asked:
+        passages.append(("asked", asked))
     passages = [p for p in passages if p[1]]
-    full = "\n".join([doc.title, *doc.alt, doc.summary, doc.body])
-    return {**head, "tags": analysis.index_terms("\n".join(doc.tags)), "asked": asked,
-            "body": body_terms, "passages": passages, "text": analysis.normalize(full)}
+    fields = {**head, "tags": analysis.index_terms("\n".join(doc.tags)), "asked": asked, "body": body_terms}
+    # Counted here, in the workers: the main process only turns terms into ids.
+    return {"fields": {f: _counted(ts) for f, ts in fields.items()},
+            "passages": [(where, *_counted(ts)) for where, ts in passages]}
 
 
-def _analyse_many(docs: list[IndexDoc]) -> list[dict]:
+def _counted(terms: list[str]) -> tuple[int, list[str], list[int]]:
+    """(length, distinct terms in first-seen order, their counts)."""
+    c = Counter(terms)
+    return len(terms), list(c), list(c.values())
+
+
+CHUNK = 256  # records analysed, written and let go of at a time
+WORKERS = 2
+
+
+def _chunks(docs: Iterable[IndexDoc], size: int):
+    chunk = []
+    for d in docs:
+        chunk.append(d)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def analysed_stream(docs: Iterable[IndexDoc], cache=None, stats: dict | None = None):
+    """(doc, analysed) in order, CHUNK records at a time: cached analyses are reused, the rest
+    analysed across WORKERS processes and added to the cache. Never the whole corpus at once."""
+    from policykb.search.analysis_cache import doc_hash
     analysis.tokenizer()  # load once before forking: workers share it
-    if len(docs) < 300 or (os.cpu_count() or 1) < 2:
-        return [_analyse(d) for d in docs]
-    import multiprocessing as mp
-    with mp.get_context("fork").Pool(min(os.cpu_count() or 2, 4)) as pool:
-        return pool.map(_analyse, docs, chunksize=16)
+    stats = stats if stats is not None else {}
+    stats.setdefault("analysed", 0)
+    stats.setdefault("reused", 0)
+    pool = None
+    try:
+        for chunk in _chunks(docs, CHUNK):
+            hashes = [doc_hash(d) for d in chunk]
+            got = cache.get_many(list(dict.fromkeys(hashes))) if cache is not None else {}
+            miss = list({h: d for h, d in zip(hashes, chunk) if h not in got}.items())
+            if len(miss) >= 32 and (os.cpu_count() or 1) >= 2:
+                if pool is None:
+                    import multiprocessing as mp
+                    pool = mp.get_context("fork").Pool(WORKERS)
+                results = pool.map(_analyse, [d for _, d in miss], chunksize=8)
+            else:
+                results = [_analyse(d) for _, d in miss]
+            new = {h: r for (h, _), r in zip(miss, results)}
+            if cache is not None:
+                cache.put_many(new)
+            stats["analysed"] += len(new)
+            stats["reused"] += len(chunk) - len(new)
+            got.update(new)
+            for d, h in zip(chunk, hashes):
+                yield d, got[h]
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
 
 
 DOC_FIELDS = ("title", "alt", "summary", "tags", "body", "asked")
 
 
-def bm25f_frequencies(a: dict, avg: dict) -> dict[str, float]:
-    """BM25F: each field's term frequency, length-normalised and weighted, summed before
-    saturation, so a short field (a title) adds evidence without swamping the body."""
-    out: dict[str, float] = {}
-    for f in DOC_FIELDS:
-        terms = a[f]
-        if not terms or not FIELD_BOOST[f]:
-            continue
-        norm = FIELD_BOOST[f] / (1 - FIELD_B[f] + FIELD_B[f] * len(terms) / avg[f])
-        for t, n in Counter(terms).items():
-            out[t] = out.get(t, 0.0) + n * norm
-    return out
+class _FieldPostings:
+    """Per-field term counts of every record as flat arrays (a few bytes per posting), turned
+    into BM25F pseudo-frequencies once the average field lengths are known."""
+
+    def __init__(self):
+        from array import array
+        self.rows, self.tids, self.tfs, self.fidx = array("i"), array("i"), array("f"), array("b")
+        self.lens = {f: array("i") for f in DOC_FIELDS}
+
+    def add(self, row: int, a: dict, vocab: dict) -> None:
+        from policykb.search.postings import term_ids
+        for k, f in enumerate(DOC_FIELDS):
+            length, terms, counts = a["fields"][f]
+            self.lens[f].append(length)
+            if not terms or not FIELD_BOOST[f]:
+                continue
+            self.tids.extend(term_ids(vocab, terms))
+            self.tfs.extend(counts)
+            self.rows.extend(repeat(row, len(terms)))
+            self.fidx.extend(repeat(k, len(terms)))
+
+    def frequencies(self):
+        """(rows, tids, pseudo-frequencies) with one entry per (record, term)."""
+        import numpy as np
+        n = len(self.lens["title"])
+        norm = np.zeros((len(DOC_FIELDS), max(n, 1)))
+        for k, f in enumerate(DOC_FIELDS):
+            lens = np.frombuffer(self.lens[f], dtype=np.int32).astype(np.float64)
+            if f == "asked":  # few records have FAQ phrasings: compared among those that do
+                have = lens[lens > 0]
+                avg = float(have.sum()) / len(have) if len(have) else 1.0
+            else:
+                avg = (float(lens.sum()) / n if n else 0.0) or 1.0
+            norm[k, :n] = FIELD_BOOST[f] / (1 - FIELD_B[f] + FIELD_B[f] * lens / avg)
+        rows = np.frombuffer(self.rows, dtype=np.int32)
+        tids = np.frombuffer(self.tids, dtype=np.int32)
+        w = np.frombuffer(self.tfs, dtype=np.float32).astype(np.float64) * norm[np.frombuffer(self.fidx, dtype=np.int8), rows]
+        if not len(rows):
+            return rows, tids, w.astype(np.float32)
+        key = rows.astype(np.int64) * (int(tids.max()) + 1) + tids
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+        sums = np.add.reduceat(w[order], first)
+        return rows[order][first], tids[order][first], sums.astype(np.float32)
 
 
 class WhooshEngine:
     name = "whoosh"
 
-    def build(self, docs: Iterable[IndexDoc], dest: Path) -> dict:
+    def build(self, docs: Iterable[IndexDoc], dest: Path, cache=None) -> dict:
+        """Streams the records: CHUNK at a time analysed (or taken from `cache`, an
+        AnalysisCache), written to Whoosh and to the posting arrays, then let go of."""
         import numpy as np
         from whoosh import index
 
         from policykb.search.postings import ArrayWriter
 
-        docs = list(docs)
-        analysed = _analyse_many(docs)
         ix = index.create_in(str(dest), _schema())
-        writer = ix.writer(limitmb=256)
+        writer = ix.writer(limitmb=128)
         arrays = ArrayWriter(("doc", "psg"))
-        parents, starts = [], []
-        avg = {f: (sum(len(a[f]) for a in analysed) / max(len(analysed), 1)) or 1.0 for f in DOC_FIELDS}
-        # Few records have FAQ phrasings: their length is compared among those that do.
-        have = [len(a["asked"]) for a in analysed if a["asked"]]
-        avg["asked"] = sum(have) / len(have) if have else 1.0
-        for row, (doc, a) in enumerate(zip(docs, analysed)):
-            writer.add_document(
-                id=doc.id, type=doc.type, **{f: " ".join(a[f]) for f in DOC_FIELDS},
-                data={"title": doc.title, "region": doc.region, "status": doc.status, "expires": doc.expires,
-                      "summary": doc.summary, "text": a["text"], "passages": [p for p, _ in a["passages"]],
-                      "meta": doc.meta})
-            arrays.add("doc", bm25f_frequencies(a, avg), length=0)
-            starts.append(len(parents))
-            for _, terms in a["passages"]:
-                arrays.add("psg", terms)
-                parents.append(row)
+        fields = _FieldPostings()
+        parents, starts, ids, links, records = array_i(), array_i64(), [], [], []
+        stats: dict = {}
+        try:
+            for row, (doc, a) in enumerate(analysed_stream(docs, cache, stats)):
+                fields.add(row, a, arrays.vocab)
+                writer.add_document(
+                    id=doc.id, type=doc.type,
+                    data={"title": doc.title, "alt": list(doc.alt), "region": doc.region, "status": doc.status,
+                          "expires": doc.expires, "summary": doc.summary, "text": full_text(doc),
+                          "passages": [p[0] for p in a["passages"]], "meta": doc.meta})
+                starts.append(len(parents))
+                for _, length, terms, counts in a["passages"]:
+                    arrays.add_counted("psg", length, terms, counts)
+                    parents.append(row)
+                ids.append(doc.id)
+                links.append(list(doc.links))
+                records.append({"id": doc.id, "type": doc.type, "region": doc.region, "status": doc.status,
+                                "expires": doc.expires.isoformat() if doc.expires else None, "dated": doc.dated})
+        except BaseException:
+            writer.cancel()
+            raise
         writer.commit(optimize=True)
-        ids = np.array([d.id for d in docs])
-        row_of = {d.id: i for i, d in enumerate(docs)}
-        linked = [sorted({row_of[t] for t in d.links if t in row_of and t != d.id}) for d in docs]
+        rows, tids, tfs = fields.frequencies()
+        arrays.set_rows("doc", rows, tids, tfs, np.zeros(len(ids), dtype=np.int32))
+        row_of = {d: i for i, d in enumerate(ids)}
+        linked = [sorted({row_of[t] for t in ls if t in row_of and t != d}) for d, ls in zip(ids, links)]
         link_ptr = np.cumsum([0] + [len(x) for x in linked]).astype(np.int64)
         link_rows = np.array([r for x in linked for r in x], dtype=np.int32)
-        arrays.save(dest, {"doc": 0.0, "psg": FIELD_B["psg"]}, {"parents": np.array(parents, dtype=np.int32),
-                                    "starts": np.array(starts, dtype=np.int64), "ids": ids,
+        arrays.save(dest, {"doc": 0.0, "psg": FIELD_B["psg"]}, {"parents": np.frombuffer(parents, dtype=np.int32),
+                                    "starts": np.frombuffer(starts, dtype=np.int64), "ids": np.array(ids),
                                     "link_ptr": link_ptr, "link_rows": link_rows})
-        records = [{"id": d.id, "type": d.type, "region": d.region, "status": d.status,
-                    "expires": d.expires.isoformat() if d.expires else None, "dated": d.dated,
-                    "links": [t for t in d.links if t in row_of and t != d.id]} for d in docs]
+        for rec, d, ls in zip(records, ids, links):
+            rec["links"] = [t for t in ls if t in row_of and t != d]
         write_atomic(dest / RECORDS, json.dumps(records, ensure_ascii=False))
-        return {"documents": len(docs), "passages": len(parents)}
+        return {"documents": len(ids), "passages": len(parents), "analysed": stats.get("analysed", 0),
+                "reused": stats.get("reused", 0)}
 
     def open(self, path: Path) -> WhooshSearcher:
         return WhooshSearcher(path)
+
+
+def array_i():
+    from array import array
+    return array("i")
+
+
+def array_i64():
+    from array import array
+    return array("q")
 
 
 class WhooshSearcher:
@@ -259,16 +387,27 @@ class WhooshSearcher:
                 stored = self.searcher.document(id=str(self.ids[row]))
             data = stored["data"]
             passage = ""
-            if has_psg[row]:
+            if has_psg[row] and best[row] > 0:
                 a = int(self.starts[row])
-                n = len(data["passages"])
-                passage = data["passages"][int(np.argmax(pscore[a:a + n]))] if best[row] > 0 else ""
-            matched = matched_words(q, data["text"])
+                passage = passage_text(data, data["passages"][int(np.argmax(pscore[a:a + len(data["passages"])]))])
+            text = analysis.normalize(data["text"])
+            matched = matched_words(q, text)
             hits.append(Hit(id=stored["id"], type=stored["type"], title=data["title"], score=float(combined[row]),
                             coverage=float(cover[row]), strength=float(raw[row]) / unit,
-                            snippet=snippet(passage or data.get("summary") or data["text"], matched),
+                            snippet=snippet(passage or data.get("summary") or text, matched),
                             matched=matched, region=data.get("region"), meta=data.get("meta") or {}))
         return hits
+
+def passage_text(data: dict, where) -> str:
+    """A stored passage's text (see _analyse)."""
+    if where == "head":
+        return _head_text(data)
+    if where == "asked":
+        return "；".join(t for t in [data["title"], data.get("summary") or ""] if t)
+    if isinstance(where, str):
+        return where
+    return data["text"][where[0]:where[1]]
+
 
 def matched_words(q: analysis.AnalyzedQuery, text: str) -> list[str]:
     """Question words (and synonyms) found in the record: the reason for the match."""
