@@ -58,6 +58,8 @@ def bench_site(content_root, *, profile: str = "public", questions: list[str] | 
     on its own), search_index_gzip_per_1000 (per 1,000 records), search_index_seconds (writing
     the index, its own time), search_wait_seconds (what it added to the build: it runs beside
     MkDocs), search_build_share / search_added_share (those two over the rest of the build),
+    search_index_cpu_seconds / search_cpu_share (the index's CPU time, over the CPU time of the
+    rest of the build: what it costs on a busy machine),
     first_search_gzip_median / _max (cold cache: manifest, resources, filter data, the question's
     shards, the results shown; up to SAMPLE questions), query_ms_median / _p95 (Python reference,
     shards loaded), page_load_gzip (home page with its theme assets) and, when `questions` are
@@ -67,7 +69,9 @@ def bench_site(content_root, *, profile: str = "public", questions: list[str] | 
     from policykb.site.sitesearch.evaluate import first_search_bytes
     from policykb.site.sitesearch.query import SiteIndex
     with tempfile.TemporaryDirectory(prefix="policykb-bench-") as tmp:
+        cpu = time.process_time()
         result = build_site(content_root, Path(tmp) / "site", profile=profile)
+        rest_cpu = time.process_time() - cpu  # this process only: the pages and MkDocs, not the index
         site = result.out
         rest = result.seconds - result.search_wait_seconds
         qs = questions or sample_questions(content_root)
@@ -90,6 +94,8 @@ def bench_site(content_root, *, profile: str = "public", questions: list[str] | 
                "search_index_gzip": gz, "search_index_gzip_per_1000": int(gz * 1000 / records) if records else 0,
                "search_index_seconds": round(result.search_index_seconds, 3),
                "search_wait_seconds": round(result.search_wait_seconds, 3),
+               "search_index_cpu_seconds": round(result.search_index_cpu_seconds, 3),
+               "search_cpu_share": round(result.search_index_cpu_seconds / rest_cpu, 3) if rest_cpu > 0 else None,
                "search_build_share": round(result.search_index_seconds / rest, 3) if rest > 0 else None,
                "search_added_share": round(result.search_wait_seconds / rest, 3) if rest > 0 else None,
                "search_records": records,
