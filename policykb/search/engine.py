@@ -35,6 +35,9 @@ class Hit:
     strength: float = 0.0
     confident: bool = True  # set by the matcher (matcher.is_confident)
     meta: dict = field(default_factory=dict)  # the record's stored display fields (IndexDoc.meta)
+    # Best cosine between the question and the record's chunks (policykb/search/semantic.py), None
+    # when the semantic blend is off or not installed.
+    similarity: float | None = None
 
     def as_json(self) -> dict:
         out = {"id": self.id, "type": self.type, "title": self.title, "score": round(self.score, 4),
@@ -43,6 +46,8 @@ class Hit:
         for key in ("deadline", "department", "phone"):
             if self.meta.get(key) is not None:
                 out[key] = str(self.meta[key])
+        if self.similarity is not None:
+            out["similarity"] = round(self.similarity, 4)
         return out
 
 
@@ -87,9 +92,12 @@ class Filters:
 
     `allowed`: a boolean array over the searcher's records (None: every record); `prior`: a
     per-record multiplier of the score (None: 1), e.g. records of another zone than the one the
-    question names rank after those that apply there."""
+    question names rank after those that apply there. `bonus`: a per-record addition to the score
+    in Hit.strength units (None: 0), applied before the prior, e.g. the semantic blend; it can
+    make a record with no lexical match a candidate."""
     allowed: Any = None
     prior: Any = None
+    bonus: Any = None
 
 
 class Searcher(Protocol):

@@ -176,6 +176,7 @@ def evaluate(content_root, questions: list[Question], *, distractors: Sequence =
                 seen.add(f.id)
                 docs.append((f.id, f"{f.question or ''}\n{f.body}"))
     bm25 = PlainBM25(docs)
+    lexical = _lexical_run(content_root, questions, distractors, index_dir, include_all)
     groups: dict[str, dict[str, Scores]] = defaultdict(lambda: {"matcher": Scores(), "bm25": Scores()})
     for q, hits in zip(questions, results):
         ranked = [h.id for h in hits]
@@ -186,7 +187,30 @@ def evaluate(content_root, questions: list[Question], *, distractors: Sequence =
         for k in keys:
             groups[k]["matcher"].add(q, ranked, matcher.confident(hits))
             groups[k]["bm25"].add(q, base)
-    return {"documents": len(docs), "questions": len(questions),
-            "match_seconds": round(match_seconds, 2),
-            "groups": {k: {m: s.as_dict() for m, s in v.items()} for k, v in groups.items()},
-            "misses": [(q.q, q.expect, top) for q, top in groups["all"]["matcher"].misses]}
+    report = {"documents": len(docs), "questions": len(questions),
+              "match_seconds": round(match_seconds, 2),
+              "groups": {k: {m: s.as_dict() for m, s in v.items()} for k, v in groups.items()},
+              "misses": [(q.q, q.expect, top) for q, top in groups["all"]["matcher"].misses]}
+    if lexical is not None:
+        report["semantic"] = lexical
+    return report
+
+
+def _lexical_run(content_root, questions: list[Question], distractors, index_dir, include_all) -> dict | None:
+    """With the semantic blend on (policykb/search/semantic.py), the same matcher without it in the
+    same run, per group, so the blend's gain reads beside the lexical figures."""
+    from policykb.search import matcher, semantic
+    if not semantic.enabled():
+        return None
+    started = time.perf_counter()
+    with semantic.disabled():
+        results = matcher.match(content_root, [q.q for q in questions], top=10, include_all=include_all,
+                                index_dir=index_dir, extra_roots=distractors)
+    seconds = time.perf_counter() - started
+    groups: dict[str, Scores] = defaultdict(Scores)
+    for q, hits in zip(questions, results):
+        keys = ["all", f"half:{'odd' if q.line % 2 else 'even'}"] + ([f"style:{q.style}"] if q.style else [])
+        for k in keys:
+            groups[k].add(q, [h.id for h in hits], matcher.confident(hits))
+    return {"model": semantic.MODEL, "weight": semantic.WEIGHT, "floor": semantic.FLOOR,
+            "lexical_seconds": round(seconds, 2), "lexical": {k: s.as_dict() for k, s in groups.items()}}

@@ -27,7 +27,7 @@ from pathlib import Path
 from policykb.content import regions
 from policykb.content.statuses import policy_status
 from policykb.paths import DEFAULT_CONTENT, cache_dir
-from policykb.search import analysis, index_store
+from policykb.search import analysis, index_store, semantic
 from policykb.search.engine import Filters, Hit, IndexDoc, get_engine
 
 ENGINE = "whoosh"
@@ -157,6 +157,7 @@ def index_key(content_root, *, internal: bool = False, extra_roots: Sequence = (
     memo = cache_dir() / "fingerprints"
     fps = [fingerprint(r, memo_dir=memo) for r in roots]
     parts = [ENGINE, ENGINE_VERSION, analysis.resources_hash(), "internal" if internal else "public", *fps]
+    parts.append("semantic-texts-" + semantic.SEM_VERSION)  # each generation carries its chunk texts
     return {"key": hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20], "fingerprint": fps[0],
             "extra_fingerprints": fps[1:], "internal": internal}
 
@@ -223,6 +224,7 @@ def build_index(content_root=None, index_dir=None, *, internal: bool = False, ex
                 cache.close()
             table = regions.alias_table(getattr(content, "taxonomy", None), [d.region for d in docs if d.region])
             (gen_path / ALIASES).write_text(json.dumps(table, ensure_ascii=False), encoding="utf-8")
+            semantic.write_texts(docs, gen_path)
         except BaseException:
             index_store.discard(gen_path)
             raise
@@ -232,6 +234,8 @@ def build_index(content_root=None, index_dir=None, *, internal: bool = False, ex
                     "built": dt.datetime.now().isoformat(timespec="seconds"),
                     "build_seconds": round(time.perf_counter() - started, 2)}
         gen = index_store.publish(index_dir, gen_path, manifest)
+    if semantic.enabled():  # outside the lock: the embedding cache has its own atomic shards
+        semantic.embed_index(gen.path)
     if index_dir.parent == cache_dir() / "index":
         _prune_cache(index_dir)
     return gen
@@ -372,8 +376,17 @@ def search(searcher, question: str, request: Request | None = None, top: int = 1
     filters = _filters(searcher, request, zones)
     if LONG_CHARS and len(q.normalized) >= LONG_CHARS:
         q = _focus(searcher, q, filters)
-    # Records sharing too little of the question (idf-weighted) are not answers at all.
-    hits = [h for h in searcher.search(q, filters, max(top, 10) * 2) if h.coverage >= MIN_COVERAGE]
+    sims = _semantic(searcher, question)
+    if sims is not None:
+        filters = Filters(filters.allowed, filters.prior, semantic.bonus(sims))
+    # Records sharing too little of the question (idf-weighted) are not answers at all (unless
+    # the semantic blend finds them similar in meaning).
+    hits = searcher.search(q, filters, max(top, 10) * 2)
+    if sims is not None:
+        rows = _rows_by_id(searcher)
+        for h in hits:
+            h.similarity = float(sims[rows[h.id]]) if h.id in rows else None
+    hits = [h for h in hits if h.coverage >= MIN_COVERAGE or (h.similarity or 0.0) > semantic.FLOOR]
     recs = _records_by_id(searcher)
     hits = _undated_last(hits, recs)[:top]
     for h in hits:
@@ -440,6 +453,21 @@ def _undated_last(hits: list[Hit], recs: dict) -> list[Hit]:
         if undated(h) and dated_cover >= h.coverage - COVER_TIE - 1e-9:
             h.score *= UNDATED_PRIOR
     return sorted(hits, key=lambda h: -h.score)
+
+
+def _semantic(searcher, question: str):
+    """Per-record similarity to the question (semantic blend), or None when it is off."""
+    if not semantic.enabled():
+        return None
+    vec = semantic.vectors_for(searcher, len(searcher.records()))
+    return vec.similarity(analysis.normalize(question)) if vec is not None else None
+
+
+def _rows_by_id(searcher) -> dict:
+    cached = getattr(searcher, "_pkb_rows", None)
+    if cached is None:
+        cached = searcher._pkb_rows = {r.id: i for i, r in enumerate(searcher.records())}
+    return cached
 
 
 def _records_by_id(searcher) -> dict:

