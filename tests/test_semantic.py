@@ -67,11 +67,12 @@ def test_a_zero_bonus_leaves_the_lexical_ranking_exactly_as_it_is(make_tree, mon
 def test_blend_finds_a_record_sharing_no_word_with_the_question(make_tree):
     root = make_tree(POLICIES)
     assert _match(root, WORDLESS, env={"POLICYKB_SEMANTIC": "0"}) == []
-    with_blend = _match(root, WORDLESS)
+    with_blend = _match(root, WORDLESS, env={"POLICYKB_SEMANTIC": "1"})
     assert with_blend[0]["id"] == "p-disabled"
     assert with_blend[0]["similarity"] > max(h["similarity"] for h in with_blend[1:])
     assert with_blend[0]["strength"] == 0  # no lexical evidence: the strength stays lexical
-    off = run_policykb("match", "--content", root, "--json", "--no-semantic", WORDLESS, check=True)
+    off = run_policykb("match", "--content", root, "--json", "--no-semantic", WORDLESS,
+                       env={"POLICYKB_SEMANTIC": "1"}, check=True)
     assert json.loads(off.stdout)["results"] == []
 
 
