@@ -96,3 +96,42 @@ def test_embeddings_are_cached_by_content_and_only_changed_records_are_embedded(
     assert len(second) == len(first) + 1 and set(first) <= set(second)
     assert all((second[k] == v).all() for k, v in first.items())
     assert semantic.embed_index(gen2.path) == 0  # nothing left to embed
+
+
+def test_confidence_weighs_shared_rare_words_against_closeness_in_meaning():
+    """The rule itself (matcher.is_confident), on hits as the engine makes them."""
+    from policykb.search import matcher
+    from policykb.search.engine import Hit
+
+    def hit(strength, similarity=None):
+        return Hit(id="x", type="policy", title="", score=strength, strength=strength, similarity=similarity)
+    # Lexical only: a threshold on strength.
+    assert matcher.is_confident(hit(matcher.MIN_STRENGTH))
+    assert not matcher.is_confident(hit(matcher.MIN_STRENGTH - 0.1))
+    # With the blend the same strength can go either way: a record close in meaning needs fewer
+    # shared rare words, one unlike the question needs more.
+    near, far = matcher.SIM_ORIGIN + 0.06, matcher.SIM_ORIGIN
+    assert matcher.is_confident(hit(3.0, near)) and not matcher.is_confident(hit(3.0, far))
+    assert not matcher.is_confident(hit(8.0, matcher.SIM_ORIGIN - 0.03))
+    assert matcher.is_confident(hit(20.0, far))
+    # More strength or more similarity never loses confidence.
+    grid = [(s, c) for s in (0, 1, 2, 4, 8, 16, 32) for c in (0.80, 0.84, 0.86, 0.88, 0.92)]
+    for s, c in grid:
+        if matcher.is_confident(hit(s, c)):
+            assert matcher.is_confident(hit(s * 2 + 1, c)) and matcher.is_confident(hit(s, c + 0.02))
+
+
+@needs_model
+@pytest.mark.slow
+def test_with_the_blend_json_confidence_follows_strength_and_similarity():
+    from policykb.paths import DEFAULT_CONTENT
+    from policykb.search import matcher
+    from policykb.search.engine import Hit
+    env = {"POLICYKB_SEMANTIC": "1"}
+    answered = _match(DEFAULT_CONTENT, "技改设备补贴怎么申报", env=env)
+    unanswered = _match(DEFAULT_CONTENT, "企业食堂的卫生许可证怎么申请", env=env)
+    assert answered[0]["id"] == "zone-tech-upgrade-2025" and answered[0]["confident"] is True
+    assert unanswered and not unanswered[0]["confident"]
+    for h in answered + unanswered:  # every hit: the rule applied to what --json shows
+        rebuilt = Hit(id=h["id"], type=h["type"], title="", score=0, strength=h["strength"], similarity=h["similarity"])
+        assert h["confident"] is matcher.is_confident(rebuilt)

@@ -5,7 +5,7 @@ answer exists: those count towards "no-answer" (the matcher should return nothin
 towards recall. Metrics: recall@1, recall@5 (any expected id in the top k) and MRR@10.
 
 No-answer recognition, in the same run: a question counts as "recognised as no-answer" when the
-matcher returns nothing or its best hit is not confident (matcher.MIN_STRENGTH). Reported both
+matcher returns nothing or its best hit is not confident (matcher.is_confident). Reported both
 ways: the share of `expect: []` questions recognised, and the share of answerable questions
 wrongly flagged (their results are still ranked and counted for recall).
 
