@@ -38,12 +38,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import json
 import math
 import os
 import re
 from array import array
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -214,15 +215,15 @@ def analyse(counts: Iterable[dict[str, tuple[int, Counter]]], record_ids: list[s
     """Field counts (record after record) -> BM25F impacts -> postings in shard order (see the
     module docstring), and the row order: order[row] = the record's position in `record_ids`."""
     fields = list(FIELD_BOOST)
-    tid: dict[str, int] = {}
+    # A new term takes the next id on its first lookup: one dictionary probe per term and field.
+    tid: dict[str, int] = defaultdict(itertools.count().__next__)
+    term_id = tid.__getitem__
     term_ids, vals = array("q"), array("q")
     seg_field, seg_length, seg_row, seg_len, size = [], [], [], [], []
     for k, fc in enumerate(counts):
         total = 0
         for f, (length, counter) in fc.items():
-            for t in [t for t in counter if t not in tid]:
-                tid[t] = len(tid)
-            term_ids.extend(map(tid.__getitem__, counter))
+            term_ids.extend(map(term_id, counter))
             vals.extend(counter.values())
             seg_field.append(f)
             seg_length.append(length)
