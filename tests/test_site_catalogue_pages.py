@@ -3,20 +3,17 @@ without JavaScript through the pager, and in Chromium the filter on page 1 cover
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import http.server
 import re
-import threading
 from pathlib import Path
 
 import pytest
+from browser_helpers import desktop_page, expect, needs_chromium, served
 from conftest import write_tree
 
 from policykb.site import generate
 from policykb.site.build import build_site
 
 TODAY = dt.date(2026, 3, 1)
-CHROMIUM = Path("/usr/bin/chromium")
 N = 30
 
 
@@ -64,45 +61,31 @@ def test_catalogue_is_split_and_every_row_is_reachable_without_javascript(site):
     assert "共 30 项" in first and 'rel="next"' in first
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium 不存在")
-def test_filter_on_page_one_finds_a_row_of_a_later_page(site):
-    sync_api = pytest.importorskip("playwright.sync_api")
+@needs_chromium
+def test_filter_on_page_one_finds_a_row_of_a_later_page(site, browser):
     first = (site / "policies" / "index.html").read_text(encoding="utf-8")
     assert "分页政策00号" not in first  # the oldest policy lives on the last page
-    handler = type("Q", (http.server.SimpleHTTPRequestHandler,), {"log_message": lambda *a: None})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(site)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        with sync_api.sync_playwright() as p:
-            b = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
-            pg = b.new_page()
-            pg.clock.set_fixed_time(dt.datetime(2026, 3, 1, 10, 0))
-            errors, requests = [], []
-            pg.on("pageerror", lambda e: errors.append(str(e)))
-            pg.on("request", lambda r: requests.append(r.url))
-            pg.goto(f"http://127.0.0.1:{server.server_address[1]}/policies/index.html")
-            pg.wait_for_selector("#pkb-filters:not([hidden])")
-            pg.fill("[data-filter-text]", "分页政策00号")
-            visible = pg.locator("#pkb-catalogue tbody tr:not([hidden])")
-            sync_api.expect(visible).to_have_count(1)
-            assert "分页政策00号" in visible.inner_text()
-            assert pg.locator("[data-count]").inner_text() == "1"
-            # The later pages' rows came as compact JSON, not as their HTML, and look as built.
-            assert not [u for u in requests if "index-2.html" in u or "index-3.html" in u]
-            assert any(re.search(r"/policies/catalogue-1\.[0-9a-f]{10}\.json$", u) for u in requests)
-            assert "即将截止 · 剩余 9 天" in visible.inner_text() and "2026-03-10" in visible.inner_text()
-            assert visible.locator("a").get_attribute("href") == "p00.html"
-            # the region filter ("适用于…的企业", the --region meaning) across pages: a 滨海新区
-            # company sees the Tianjin policies too; a category filter finds the one 金融支持 row.
-            pg.fill("[data-filter-text]", "")
-            pg.select_option("select[data-filter=categories]", "金融支持")
-            sync_api.expect(visible).to_have_count(1)
-            pg.select_option("select[data-filter=categories]", "")
-            pg.select_option("select[data-filter=region]", "天津市/滨海新区")
-            sync_api.expect(visible).to_have_count(N)
-            assert pg.locator("[data-pager]").is_hidden()
-            b.close()
-        assert not errors, errors
-    finally:
-        server.shutdown()
-        server.server_close()
+    with served(site) as url, desktop_page(browser, TODAY, only_from=url) as pg:
+        requests = []
+        pg.on("request", lambda r: requests.append(r.url))
+        pg.goto(f"{url}policies/index.html")
+        pg.wait_for_selector("#pkb-filters:not([hidden])")
+        pg.fill("[data-filter-text]", "分页政策00号")
+        visible = pg.locator("#pkb-catalogue tbody tr:not([hidden])")
+        expect(visible).to_have_count(1)
+        assert "分页政策00号" in visible.inner_text()
+        assert pg.locator("[data-count]").inner_text() == "1"
+        # The later pages' rows came as compact JSON, not as their HTML, and look as built.
+        assert not [u for u in requests if "index-2.html" in u or "index-3.html" in u]
+        assert any(re.search(r"/policies/catalogue-1\.[0-9a-f]{10}\.json$", u) for u in requests)
+        assert "即将截止 · 剩余 9 天" in visible.inner_text() and "2026-03-10" in visible.inner_text()
+        assert visible.locator("a").get_attribute("href") == "p00.html"
+        # the region filter ("适用于…的企业", the --region meaning) across pages: a 滨海新区
+        # company sees the Tianjin policies too; a category filter finds the one 金融支持 row.
+        pg.fill("[data-filter-text]", "")
+        pg.select_option("select[data-filter=categories]", "金融支持")
+        expect(visible).to_have_count(1)
+        pg.select_option("select[data-filter=categories]", "")
+        pg.select_option("select[data-filter=region]", "天津市/滨海新区")
+        expect(visible).to_have_count(N)
+        assert pg.locator("[data-pager]").is_hidden()
