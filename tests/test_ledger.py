@@ -274,6 +274,14 @@ def test_new_issue_numbering_and_prompts(tree, cli):
     r = cli("issue", "new", "--content", tree, "--title", "x", "--category", "审批服务", "--no-interactive",
             "--no-similar")
     assert r.exit_code == 1 and "不在分类表中" in r.output and "审批" in r.output
+    # Without --category and without prompts, the suggestion is used and the output says so.
+    r = cli("issue", "new", "--content", tree, "--title", "宽带又断网了", "--body", "园区宽带不稳定",
+            "--no-interactive", "--no-similar", "--date", "2026-04-04", "--by", "a")
+    filed = load_content(tree).by_id["2026-0005"].category
+    assert r.exit_code == 0 and f"已按以往同类诉求归入 “{filed}”" in r.output and "category" in r.output
+    given = cli("issue", "new", "--content", tree, "--title", "宽带又断网了", "--category", "生活配套",
+                "--no-interactive", "--no-similar", "--date", "2026-04-04", "--by", "a")
+    assert given.exit_code == 0 and "已按以往同类诉求归入" not in given.output
     assert ledger.next_id(tree, 2027) == "2027-0001"
     assert errors_of(tree) == []
 

@@ -208,7 +208,9 @@ def new_cmd(title, body, category, enterprise, contact, channel, region, service
     contact = _ask(contact, "联系人及电话", interactive, required=False)
     allowed = content.taxonomy.terms("issue_categories")
     default_cat = suggestion.category[0][0] if suggestion and suggestion.category else None
+    given = category
     category = _ask(category, f"类别（{'、'.join(allowed)}）", interactive, default=default_cat)
+    guessed = not given and not interactive and bool(category)  # filed under a suggestion: say so
     if not category:
         fail("请用 --category 写明诉求类别。", EXIT_ERRORS)
     if category not in allowed:
@@ -230,6 +232,9 @@ def new_cmd(title, body, category, enterprise, contact, channel, region, service
     except _ledger_errors() as e:
         fail(str(e), EXIT_ERRORS)
     click.echo(f"已受理诉求 {change.issue.id}，写入 {change.path}")
+    if guessed:
+        click.echo(f"注意：未用 --category 指定类别，已按以往同类诉求归入 “{category}”；如不对，请修改该文件中的"
+                   f" category 一项。")
     _say_committed(change)
     if show_similar:
         _print_similar(content_dir, text, exclude=change.issue.id, content=content)
