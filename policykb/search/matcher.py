@@ -54,9 +54,9 @@ MIN_COVERAGE = 0.05
 # the question's rare words, the share of words the corpus never saw, the margin to the next
 # record and the similarity's z-score against all records: none separated better on these sets.
 MIN_STRENGTH = 4.2
-SIM_WEIGHT = 23.0
+SIM_WEIGHT = 25.0
 SIM_ORIGIN = 0.85
-CONFIDENT_AT = 2.41
+CONFIDENT_AT = 2.69
 # Zones (global knobs): a question naming a zone gets what applies there first; records of other
 # zones keep this share of their score. Records with neither a region nor any date (old notices,
 # distractors) keep UNDATED_PRIOR of theirs, so a dated current scheme outranks them on a tie.
