@@ -31,7 +31,7 @@ from policykb.search import analysis, index_store, semantic
 from policykb.search.engine import Filters, Hit, IndexDoc, get_engine
 
 ENGINE = "whoosh"
-ENGINE_VERSION = "9"  # bump when the index layout or scoring inputs change
+ENGINE_VERSION = "10"  # bump when the index layout or scoring inputs change
 CACHE_KEEP = 6  # cached indexes kept per profile
 
 # A record must contain this share of the question's idf-weighted terms to be shown at all:
@@ -219,7 +219,8 @@ def build_index(content_root=None, index_dir=None, *, internal: bool = False, ex
             from policykb.search.analysis_cache import AnalysisCache
             cache = AnalysisCache()  # records whose text is unchanged are not analysed again
             try:
-                stats = get_engine(ENGINE).build(docs, gen_path, cache=cache)
+                stats = get_engine(ENGINE).build(docs, gen_path, cache=cache,
+                                                 previous=_previous(index_dir, root, internal, extra_roots))
             finally:
                 cache.close()
             table = regions.alias_table(getattr(content, "taxonomy", None), [d.region for d in docs if d.region])
@@ -239,6 +240,30 @@ def build_index(content_root=None, index_dir=None, *, internal: bool = False, ex
     if index_dir.parent == cache_dir() / "index":
         _prune_cache(index_dir)
     return gen
+
+
+def _previous(index_dir: Path, root: Path, internal: bool, extra_roots: Sequence) -> Path | None:
+    """A generation an incremental update may start from: built by this engine version with
+    these analysis resources from the same content folder(s). The index folder's own live one,
+    else (the cache keys folders by content, so an edit means a new folder) the newest sibling."""
+    def usable(gen):
+        m = gen.manifest if gen else {}
+        return (gen is not None and m.get("engine_version") == ENGINE_VERSION
+                and m.get("analysis") == analysis.resources_hash() and m.get("internal") == internal
+                and m.get("content_root") == str(root.resolve())
+                and m.get("extra_roots") == [str(Path(e).resolve()) for e in extra_roots])
+    gen = index_store.current(index_dir)
+    if usable(gen):
+        return gen.path
+    if index_dir.parent != cache_dir() / "index":
+        return None
+    profile = index_dir.name.split("-")[0]
+    for other in sorted((p for p in index_dir.parent.glob(f"{profile}-*") if p != index_dir),
+                        key=lambda p: p.stat().st_mtime, reverse=True):
+        gen = index_store.current(other)
+        if usable(gen):
+            return gen.path
+    return None
 
 
 def _prune_cache(keep: Path) -> None:
