@@ -225,3 +225,14 @@ def test_cached_index_of_edited_content_is_patched_from_the_previous_one(make_tr
     gen, built = matcher.ensure_index(tree)  # the cache keys folders by content: a new folder
     assert built and gen.manifest["patched"] and gen.path.parent != first.path.parent
     assert _snapshot(gen) == _snapshot(matcher.build_index(tree, tmp_path / "whole"))
+
+
+def test_damaged_previous_generation_costs_a_whole_build_not_the_index(make_tree, tmp_path):
+    tree = make_tree(LINKED)
+    index = tmp_path / "idx"
+    first = matcher.build_index(tree, index)
+    (first.path / "docf.ptr.npy").write_bytes(b"not an array")
+    _edit(tree)
+    gen = matcher.build_index(tree, index)
+    assert not gen.manifest["patched"] and gen.manifest["documents"] == 5
+    assert _snapshot(gen) == _snapshot(matcher.build_index(tree, tmp_path / "whole"))

@@ -406,7 +406,7 @@ def search(searcher, question: str, request: Request | None = None, top: int = 1
         filters = Filters(filters.allowed, filters.prior, semantic.bonus(sims))
     # Records sharing too little of the question (idf-weighted) are not answers at all (unless
     # the semantic blend finds them similar in meaning).
-    hits = searcher.search(q, filters, max(top, 10) * 2)
+    hits = searcher.search(q, filters, max(top, 10) * 2, describe=False)  # described once cut to `top`
     if sims is not None:
         rows = _rows_by_id(searcher)
         for h in hits:
@@ -414,6 +414,7 @@ def search(searcher, question: str, request: Request | None = None, top: int = 1
     hits = [h for h in hits if h.coverage >= MIN_COVERAGE or (h.similarity or 0.0) > semantic.FLOOR]
     recs = _records_by_id(searcher)
     hits = _undated_last(hits, recs)[:top]
+    searcher.describe(q, hits)
     for h in hits:
         r = recs.get(h.id)
         if r is not None and h.type == "policy":
@@ -450,7 +451,7 @@ def _focus(searcher, q: analysis.AnalyzedQuery, filters: Filters) -> analysis.An
     analysed = [analysis.analyze_query(c) for c in clauses]
     best = []
     for cq in analysed:
-        hits = searcher.search(cq, filters, 1) if not cq.empty else []
+        hits = searcher.search(cq, filters, 1, describe=False) if not cq.empty else []
         best.append(hits[0].strength if hits else 0.0)
     top = max(best)
     if top <= 0:

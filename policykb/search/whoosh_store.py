@@ -287,7 +287,7 @@ class WhooshEngine:
             docs = list(docs)
             try:
                 stats = self._patch(Path(previous), docs, Path(dest), cache)
-            except OSError:  # the previous generation went away meanwhile: build whole
+            except Exception:  # noqa: BLE001 -- a previous generation gone or damaged costs a whole build, never the index
                 stats = None
             if stats is not None:
                 return stats
@@ -534,7 +534,10 @@ class WhooshSearcher:
         return out
 
     # -- search ----------------------------------------------------------------------------
-    def search(self, q: analysis.AnalyzedQuery, filters: Filters, top: int) -> list[Hit]:
+    def search(self, q: analysis.AnalyzedQuery, filters: Filters, top: int, describe: bool = True) -> list[Hit]:
+        """The `top` best records. describe=False: ranking fields only (id, type, scores); what a
+        reader sees (title, snippet, matched words, region, meta) is read from the store by
+        describe(), so the matcher reads it only for the hits it keeps."""
         import numpy as np
         if q.empty or top <= 0:
             return []
@@ -569,23 +572,40 @@ class WhooshSearcher:
         idx = np.argpartition(-combined, k - 1)[:k] if k < len(combined) else np.arange(len(combined))
         idx = sorted((int(i) for i in idx if combined[i] > 0), key=lambda i: (-combined[i], i))
         unit = self.post.idf("doc", 1) or 1.0
+        ends = np.append(self.starts[1:], len(pscore))
+        recs = self.records()
         hits = []
         for row in idx:
-            stored = self.searcher.stored_fields(int(self.docnums[row]))
-            if stored["id"] != str(self.ids[row]):  # rows are Whoosh docnums; never trust blindly
-                stored = self.searcher.document(id=str(self.ids[row]))
-            data = stored["data"]
-            passage = ""
+            best_passage = None
             if has_psg[row] and best[row] > 0:
                 a = int(self.starts[row])
-                passage = passage_text(data, data["passages"][int(np.argmax(pscore[a:a + len(data["passages"])]))])
-            text = analysis.normalize(data["text"])
-            matched = matched_words(q, text)
-            hits.append(Hit(id=stored["id"], type=stored["type"], title=data["title"], score=float(combined[row]),
-                            coverage=float(cover[row]), strength=float(raw[row]) / unit,
-                            snippet=snippet(passage or data.get("summary") or text, matched),
-                            matched=matched, region=data.get("region"), meta=data.get("meta") or {}))
+                best_passage = int(np.argmax(pscore[a:int(ends[row])]))
+            hit = Hit(id=str(self.ids[row]), type=recs[row].type, title="", score=float(combined[row]),
+                      coverage=float(cover[row]), strength=float(raw[row]) / unit)
+            hit._pkb_ref = (row, best_passage)
+            hits.append(hit)
+        if describe:
+            self.describe(q, hits)
         return hits
+
+    def describe(self, q: analysis.AnalyzedQuery, hits: list[Hit]) -> None:
+        """Fill in what a reader sees of hits returned by search(): title, the snippet of the best
+        passage with the question's words marked, the matched words, region and meta."""
+        for hit in hits:
+            ref = getattr(hit, "_pkb_ref", None)
+            if ref is None:
+                continue
+            row, best_passage = ref
+            stored = self.searcher.stored_fields(int(self.docnums[row]))
+            if stored["id"] != str(self.ids[row]):  # never trust document numbers blindly
+                stored = self.searcher.document(id=str(self.ids[row]))
+            data = stored["data"]
+            passage = passage_text(data, data["passages"][best_passage]) if best_passage is not None else ""
+            text = analysis.normalize(data["text"])
+            hit.matched = matched_words(q, text)
+            hit.snippet = snippet(passage or data.get("summary") or text, hit.matched)
+            hit.title, hit.region, hit.meta = data["title"], data.get("region"), data.get("meta") or {}
+            hit._pkb_ref = None
 
 def passage_text(data: dict, where) -> str:
     """A stored passage's text (see _analyse)."""
