@@ -340,16 +340,16 @@ class WhooshEngine:
         post.close(cuts)
         npsg, n = len(psg_lens), flens.shape[1]
 
-        def ranges():
+        in_order = old is not None and old.in_order
+
+        def ranges(name: str, runs, nrows: int):
             for k in range(len(cuts) - 1):
                 lo, hi = cuts[k], cuts[k + 1]
-                extra_p = [old.part("psg", lo, hi)] if old is not None else []
-                extra_d = [old.part("docf", lo, hi)] if old is not None else []
-                in_order = old is not None and old.in_order
-                yield (lo, hi, postings.merged(extra_p + post.psg.parts(k), post.psg.cols, npsg, in_order),
-                       postings.merged(extra_d + post.docf.parts(k), post.docf.cols, n, in_order))
+                extra = [old.part(name, lo, hi)] if old is not None else []
+                yield lo, hi, postings.merged(extra + runs.parts(k), runs.cols, nrows, in_order)
         try:
-            postings.write_fields(dest, ranges(), nv, psg_lens, FIELD_B["psg"], _doc_norm(flens, n), n)
+            postings.write_fields(dest, ranges("psg", post.psg, npsg), ranges("docf", post.docf, n), nv, psg_lens,
+                                  FIELD_B["psg"], _doc_norm(flens, n), n)
         finally:
             post.remove()
         import numpy as np
