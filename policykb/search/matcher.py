@@ -32,7 +32,7 @@ from policykb.search import analysis, index_store, semantic
 from policykb.search.engine import Filters, Hit, IndexDoc, get_engine
 
 ENGINE = "whoosh"
-ENGINE_VERSION = "9"  # bump when the index layout or scoring inputs change
+ENGINE_VERSION = "10"  # bump when the index layout or scoring inputs change
 CACHE_KEEP = 6  # cached indexes kept per profile
 
 # A record must contain this share of the question's idf-weighted terms to be shown at all:
@@ -229,7 +229,8 @@ def build_index(content_root=None, index_dir=None, *, internal: bool = False, ex
             from policykb.search.analysis_cache import AnalysisCache
             cache = AnalysisCache()  # records whose text is unchanged are not analysed again
             try:
-                stats = get_engine(ENGINE).build(docs, gen_path, cache=cache)
+                stats = get_engine(ENGINE).build(docs, gen_path, cache=cache,
+                                                 previous=_previous(index_dir, root, internal, extra_roots))
             finally:
                 cache.close()
             table = regions.alias_table(getattr(content, "taxonomy", None), [d.region for d in docs if d.region])
@@ -249,6 +250,30 @@ def build_index(content_root=None, index_dir=None, *, internal: bool = False, ex
     if index_dir.parent == cache_dir() / "index":
         _prune_cache(index_dir)
     return gen
+
+
+def _previous(index_dir: Path, root: Path, internal: bool, extra_roots: Sequence) -> Path | None:
+    """A generation an incremental update may start from: built by this engine version with
+    these analysis resources from the same content folder(s). The index folder's own live one,
+    else (the cache keys folders by content, so an edit means a new folder) the newest sibling."""
+    def usable(gen):
+        m = gen.manifest if gen else {}
+        return (gen is not None and m.get("engine_version") == ENGINE_VERSION
+                and m.get("analysis") == analysis.resources_hash() and m.get("internal") == internal
+                and m.get("content_root") == str(root.resolve())
+                and m.get("extra_roots") == [str(Path(e).resolve()) for e in extra_roots])
+    gen = index_store.current(index_dir)
+    if usable(gen):
+        return gen.path
+    if index_dir.parent != cache_dir() / "index":
+        return None
+    profile = index_dir.name.split("-")[0]
+    for other in sorted((p for p in index_dir.parent.glob(f"{profile}-*") if p != index_dir),
+                        key=lambda p: p.stat().st_mtime, reverse=True):
+        gen = index_store.current(other)
+        if usable(gen):
+            return gen.path
+    return None
 
 
 def _prune_cache(keep: Path) -> None:
@@ -391,7 +416,7 @@ def search(searcher, question: str, request: Request | None = None, top: int = 1
         filters = Filters(filters.allowed, filters.prior, semantic.bonus(sims))
     # Records sharing too little of the question (idf-weighted) are not answers at all (unless
     # the semantic blend finds them similar in meaning).
-    hits = searcher.search(q, filters, max(top, 10) * 2)
+    hits = searcher.search(q, filters, max(top, 10) * 2, describe=False)  # described once cut to `top`
     if sims is not None:
         rows = _rows_by_id(searcher)
         for h in hits:
@@ -399,6 +424,7 @@ def search(searcher, question: str, request: Request | None = None, top: int = 1
     hits = [h for h in hits if h.coverage >= MIN_COVERAGE or (h.similarity or 0.0) > semantic.FLOOR]
     recs = _records_by_id(searcher)
     hits = _undated_last(hits, recs)[:top]
+    searcher.describe(q, hits)
     for h in hits:
         r = recs.get(h.id)
         if r is not None and h.type == "policy":
@@ -434,7 +460,7 @@ def _focus(searcher, q: analysis.AnalyzedQuery, filters: Filters) -> analysis.An
     analysed = [analysis.analyze_query(c) for c in clauses]
     best = []
     for cq in analysed:
-        hits = searcher.search(cq, filters, 1) if not cq.empty else []
+        hits = searcher.search(cq, filters, 1, describe=False) if not cq.empty else []
         best.append(hits[0].strength if hits else 0.0)
     top = max(best)
     if top <= 0:

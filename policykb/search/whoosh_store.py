@@ -31,7 +31,6 @@ import os
 import re
 from collections import Counter
 from collections.abc import Iterable
-from itertools import repeat
 from pathlib import Path
 
 from policykb.fsio import write_atomic
@@ -192,119 +191,305 @@ def analysed_stream(docs: Iterable[IndexDoc], cache=None, stats: dict | None = N
 
 
 DOC_FIELDS = ("title", "alt", "summary", "tags", "body", "asked")
+# An incremental update (WhooshEngine.build with `previous`) patches the previous generation when
+# at most this share of the records (or PATCH_MIN records) changed and its Whoosh store has fewer than MAX_SEGMENTS
+# segments (each patch adds one); otherwise the index is built whole again (and compacted).
+PATCH_SHARE = 0.05
+PATCH_MIN = 50
+MAX_SEGMENTS = 8
 
 
-class _FieldPostings:
-    """Per-field term counts of every record as flat arrays (a few bytes per posting), turned
-    into BM25F pseudo-frequencies once the average field lengths are known."""
+def record_hash(doc: IndexDoc) -> bytes:
+    """What a record's place in the index depends on: its analysed text and everything stored."""
+    import hashlib
 
-    def __init__(self):
-        from array import array
-        self.rows, self.tids, self.tfs, self.fidx = array("i"), array("i"), array("f"), array("b")
-        self.lens = {f: array("i") for f in DOC_FIELDS}
+    from policykb.search.analysis_cache import doc_hash
+    rest = json.dumps([doc.id, doc.type, doc.region, doc.status, doc.expires, doc.dated, list(doc.links), doc.meta],
+                      ensure_ascii=False, sort_keys=True, default=str)
+    return hashlib.sha256((doc_hash(doc) + rest).encode("utf-8")).hexdigest()[:32].encode()
 
-    def add(self, row: int, a: dict, vocab: dict) -> None:
+
+def _stored(doc: IndexDoc, a: dict) -> dict:
+    return {"id": doc.id, "type": doc.type,
+            "data": {"title": doc.title, "alt": list(doc.alt), "region": doc.region, "status": doc.status,
+                     "expires": doc.expires, "summary": doc.summary, "text": full_text(doc),
+                     "passages": [p[0] for p in a["passages"]], "meta": doc.meta}}
+
+
+def _record_row(doc: IndexDoc) -> dict:
+    return {"id": doc.id, "type": doc.type, "region": doc.region, "status": doc.status,
+            "expires": doc.expires.isoformat() if doc.expires else None, "dated": doc.dated}
+
+
+class _Postings:
+    """Both fields' raw postings of the records being (re)indexed, spilled to disk as they come
+    (postings.RunWriter): "psg" one row per passage, "docf" one row per record and field."""
+
+    def __init__(self, dest: Path, vocab: dict):
+        from policykb.search.postings import RunWriter
+        self.vocab = vocab
+        self.psg = RunWriter(dest, "psg")
+        self.docf = RunWriter(dest, "docf", with_field=True)
+
+    def add(self, row: int, first_passage: int, a: dict) -> None:
         from policykb.search.postings import term_ids
         for k, f in enumerate(DOC_FIELDS):
-            length, terms, counts = a["fields"][f]
-            self.lens[f].append(length)
-            if not terms or not FIELD_BOOST[f]:
-                continue
-            self.tids.extend(term_ids(vocab, terms))
-            self.tfs.extend(counts)
-            self.rows.extend(repeat(row, len(terms)))
-            self.fidx.extend(repeat(k, len(terms)))
+            _, terms, counts = a["fields"][f]
+            if terms and FIELD_BOOST[f]:
+                self.docf.add(row, term_ids(self.vocab, terms), counts, k)
+        for i, (_, _, terms, counts) in enumerate(a["passages"]):
+            self.psg.add(first_passage + i, term_ids(self.vocab, terms), counts)
 
-    def frequencies(self):
-        """(rows, tids, pseudo-frequencies) with one entry per (record, term)."""
+    def counts(self, nv: int):
         import numpy as np
-        n = len(self.lens["title"])
-        norm = np.zeros((len(DOC_FIELDS), max(n, 1)))
-        for k, f in enumerate(DOC_FIELDS):
-            lens = np.frombuffer(self.lens[f], dtype=np.int32).astype(np.float64)
-            if f == "asked":  # few records have FAQ phrasings: compared among those that do
-                have = lens[lens > 0]
-                avg = float(have.sum()) / len(have) if len(have) else 1.0
-            else:
-                avg = (float(lens.sum()) / n if n else 0.0) or 1.0
-            norm[k, :n] = FIELD_BOOST[f] / (1 - FIELD_B[f] + FIELD_B[f] * lens / avg)
-        rows = np.frombuffer(self.rows, dtype=np.int32)
-        tids = np.frombuffer(self.tids, dtype=np.int32)
-        w = np.frombuffer(self.tfs, dtype=np.float32).astype(np.float64) * norm[np.frombuffer(self.fidx, dtype=np.int8), rows]
-        if not len(rows):
-            return rows, tids, w.astype(np.float32)
-        key = rows.astype(np.int64) * (int(tids.max()) + 1) + tids
-        order = np.argsort(key, kind="stable")
-        key = key[order]
-        first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-        sums = np.add.reduceat(w[order], first)
-        return rows[order][first], tids[order][first], sums.astype(np.float32)
+        out = np.zeros(nv, dtype=np.int64)
+        for w in (self.psg, self.docf):
+            out[:len(w.counts)] += w.counts
+        return out
+
+    def close(self, cuts) -> None:
+        self.psg.close(cuts)
+        self.docf.close(cuts)
+
+    def remove(self) -> None:
+        self.psg.remove()
+        self.docf.remove()
+
+
+def _doc_norm(flens, n: int):
+    """BM25F: per field and record, boost / length normalisation (fields weighted before saturation)."""
+    import numpy as np
+    norm = np.zeros((len(DOC_FIELDS), max(n, 1)))
+    for k, f in enumerate(DOC_FIELDS):
+        lens = np.asarray(flens[k], dtype=np.int32).astype(np.float64)
+        if f == "asked":  # few records have FAQ phrasings: compared among those that do
+            have = lens[lens > 0]
+            avg = float(have.sum()) / len(have) if len(have) else 1.0
+        else:
+            avg = (float(lens.sum()) / n if n else 0.0) or 1.0
+        norm[k, :n] = FIELD_BOOST[f] / (1 - FIELD_B[f] + FIELD_B[f] * lens / avg)
+    return norm
+
+
+def _field_lens(a: dict) -> list[int]:
+    return [a["fields"][f][0] for f in DOC_FIELDS]
 
 
 class WhooshEngine:
     name = "whoosh"
 
-    def build(self, docs: Iterable[IndexDoc], dest: Path, cache=None) -> dict:
+    def build(self, docs: Iterable[IndexDoc], dest: Path, cache=None, previous: Path | None = None) -> dict:
         """Streams the records: CHUNK at a time analysed (or taken from `cache`, an
-        AnalysisCache), written to Whoosh and to the posting arrays, then let go of."""
+        AnalysisCache), written to Whoosh and to spilled posting runs, then let go of; the runs
+        are merged a term range at a time. With `previous` (a generation built by this same
+        version and analysis) and few records changed, that generation is patched instead."""
+        if previous is not None:
+            docs = list(docs)
+            try:
+                stats = self._patch(Path(previous), docs, Path(dest), cache)
+            except Exception:  # noqa: BLE001 -- a previous generation gone or damaged costs a whole build, never the index
+                stats = None
+            if stats is not None:
+                return stats
+            for f in Path(dest).iterdir():  # whatever a refused or failed patch left
+                f.unlink()
+        return self._full(docs, Path(dest), cache)
+
+    def _full(self, docs: Iterable[IndexDoc], dest: Path, cache) -> dict:
         import numpy as np
         from whoosh import index
-
-        from policykb.search.postings import ArrayWriter
-
         ix = index.create_in(str(dest), _schema())
         writer = ix.writer(limitmb=128)
-        arrays = ArrayWriter(("doc", "psg"))
-        fields = _FieldPostings()
-        parents, starts, ids, links, records = array_i(), array_i64(), [], [], []
+        vocab: dict[str, int] = {}
+        post = _Postings(dest, vocab)
+        pcounts, flens, psg_lens, hashes, ids, links, records = array_i(), [], array_i(), [], [], [], []
         stats: dict = {}
         try:
             for row, (doc, a) in enumerate(analysed_stream(docs, cache, stats)):
-                fields.add(row, a, arrays.vocab)
-                writer.add_document(
-                    id=doc.id, type=doc.type,
-                    data={"title": doc.title, "alt": list(doc.alt), "region": doc.region, "status": doc.status,
-                          "expires": doc.expires, "summary": doc.summary, "text": full_text(doc),
-                          "passages": [p[0] for p in a["passages"]], "meta": doc.meta})
-                starts.append(len(parents))
-                for _, length, terms, counts in a["passages"]:
-                    arrays.add_counted("psg", length, terms, counts)
-                    parents.append(row)
+                post.add(row, len(psg_lens), a)
+                flens.append(_field_lens(a))
+                psg_lens.extend(p[1] for p in a["passages"])
+                pcounts.append(len(a["passages"]))
+                writer.add_document(**_stored(doc, a))
+                hashes.append(record_hash(doc))
                 ids.append(doc.id)
                 links.append(list(doc.links))
-                records.append({"id": doc.id, "type": doc.type, "region": doc.region, "status": doc.status,
-                                "expires": doc.expires.isoformat() if doc.expires else None, "dated": doc.dated})
+                records.append(_record_row(doc))
         except BaseException:
             writer.cancel()
+            post.remove()
             raise
         writer.commit(optimize=True)
-        rows, tids, tfs = fields.frequencies()
-        arrays.set_rows("doc", rows, tids, tfs, np.zeros(len(ids), dtype=np.int32))
+        n = len(ids)
+        flens = np.array(flens, dtype=np.int32).reshape(n, len(DOC_FIELDS)).T.copy()
+        self._write_arrays(dest, vocab, post, None, psg_lens, flens)
+        self._write_rows(dest, ids, links, records, np.frombuffer(pcounts, dtype=np.int32), hashes,
+                         np.arange(n, dtype=np.int64))
+        return {"documents": n, "passages": len(psg_lens), "analysed": stats.get("analysed", 0),
+                "reused": stats.get("reused", 0), "patched": False}
+
+    def _write_arrays(self, dest: Path, vocab: dict, post: _Postings, old, psg_lens, flens) -> None:
+        """Merge the new postings (and `old`, the previous generation's kept ones) a term-id
+        range at a time into the scoring arrays."""
+        from policykb.search import postings
+        nv = len(vocab)
+        counts = post.counts(nv)
+        if old is not None:
+            counts += old.counts(nv)
+        cuts = postings.cuts_for(counts)
+        post.close(cuts)
+        npsg, n = len(psg_lens), flens.shape[1]
+
+        in_order = old is not None and old.in_order
+
+        def ranges(name: str, runs, nrows: int):
+            for k in range(len(cuts) - 1):
+                lo, hi = cuts[k], cuts[k + 1]
+                extra = [old.part(name, lo, hi)] if old is not None else []
+                yield lo, hi, postings.merged(extra + runs.parts(k), runs.cols, nrows, in_order)
+        try:
+            postings.write_fields(dest, ranges("psg", post.psg, npsg), ranges("docf", post.docf, n), nv, psg_lens,
+                                  FIELD_B["psg"], _doc_norm(flens, n), n)
+        finally:
+            post.remove()
+        import numpy as np
+        np.save(dest / "docf.lens.npy", flens)
+        postings.save_vocab(dest, vocab)
+
+    def _write_rows(self, dest: Path, ids, links, records, pcounts, hashes, docnums) -> None:
+        import numpy as np
+        pcounts = np.asarray(pcounts, dtype=np.int64)
+        starts = np.zeros(len(ids), dtype=np.int64)
+        np.cumsum(pcounts[:-1], out=starts[1:])
+        parents = np.repeat(np.arange(len(ids), dtype=np.int32), pcounts)
         row_of = {d: i for i, d in enumerate(ids)}
         linked = [sorted({row_of[t] for t in ls if t in row_of and t != d}) for d, ls in zip(ids, links)]
         link_ptr = np.cumsum([0] + [len(x) for x in linked]).astype(np.int64)
         link_rows = np.array([r for x in linked for r in x], dtype=np.int32)
-        arrays.save(dest, {"doc": 0.0, "psg": FIELD_B["psg"]}, {"parents": np.frombuffer(parents, dtype=np.int32),
-                                    "starts": np.frombuffer(starts, dtype=np.int64), "ids": np.array(ids),
-                                    "link_ptr": link_ptr, "link_rows": link_rows})
+        for name, arr in {"parents": parents, "starts": starts, "ids": np.array(ids), "link_ptr": link_ptr,
+                          "link_rows": link_rows, "docnums": np.asarray(docnums, dtype=np.int64),
+                          "hashes": np.array(hashes, dtype="S32")}.items():
+            np.save(dest / f"{name}.npy", arr)
         for rec, d, ls in zip(records, ids, links):
             rec["links"] = [t for t in ls if t in row_of and t != d]
         write_atomic(dest / RECORDS, json.dumps(records, ensure_ascii=False))
-        return {"documents": len(ids), "passages": len(parents), "analysed": stats.get("analysed", 0),
-                "reused": stats.get("reused", 0)}
+
+    def _patch(self, prev: Path, docs: list[IndexDoc], dest: Path, cache) -> dict | None:
+        """Patch the previous generation: its Whoosh segments are linked in and the changed
+        records deleted and added as one new segment; its term-major arrays are copied a range
+        at a time minus the changed records' rows plus their new postings, all weights
+        recomputed (average lengths and N change). None when a whole build is the better deal."""
+        import numpy as np
+
+        from policykb.search import postings
+        try:
+            old_ids = [str(x) for x in np.load(prev / "ids.npy")]
+            old_hash = np.load(prev / "hashes.npy").tolist()
+            old_docnums = np.load(prev / "docnums.npy")
+            old_starts = np.load(prev / "starts.npy")
+            old_psg_lens = np.load(prev / "psg.lens.npy")
+            old_flens = np.load(prev / "docf.lens.npy")
+            vocab = postings.load_vocab(prev)
+        except (OSError, ValueError, EOFError):
+            return None
+        if len(list(prev.glob("*.seg"))) >= MAX_SEGMENTS or len({d.id for d in docs}) != len(docs):
+            return None
+        old_row = {d: i for i, d in enumerate(old_ids)}
+        keep_old, keep_new, changed = [], [], []
+        hashes = [record_hash(d) for d in docs]
+        for r, d in enumerate(docs):
+            o = old_row.get(d.id)
+            if o is not None and old_hash[o] == hashes[r]:
+                keep_old.append(o)
+                keep_new.append(r)
+            else:
+                changed.append(r)
+        removed = sorted(set(range(len(old_ids))) - set(keep_old))
+        if len(changed) + len(removed) > max(PATCH_MIN, PATCH_SHARE * len(docs)):
+            return None
+        n, nold = len(docs), len(old_ids)
+        stats: dict = {}
+        got = {r: a for r, (_, a) in zip(changed, analysed_stream([docs[r] for r in changed], cache, stats))}
+        keep_old, keep_new = np.array(keep_old, dtype=np.int64), np.array(keep_new, dtype=np.int64)
+        # Passage rows: each kept record's block moves as a whole.
+        old_pc = np.diff(np.append(old_starts, len(old_psg_lens)))
+        pc = np.zeros(n, dtype=np.int64)
+        pc[keep_new] = old_pc[keep_old]
+        for r, a in got.items():
+            pc[r] = len(a["passages"])
+        starts = np.zeros(n, dtype=np.int64)
+        np.cumsum(pc[:-1], out=starts[1:])
+        c = old_pc[keep_old]
+        within = np.arange(int(c.sum())) - np.repeat(np.cumsum(c) - c, c)
+        pmap = np.full(len(old_psg_lens), -1, dtype=np.int64)
+        pmap[np.repeat(old_starts[keep_old], c) + within] = np.repeat(starts[keep_new], c) + within
+        rmap = np.full(nold, -1, dtype=np.int64)
+        rmap[keep_old] = keep_new
+        psg_lens = np.zeros(int(pc.sum()), dtype=np.int32)
+        psg_lens[pmap[pmap >= 0]] = old_psg_lens[pmap >= 0]
+        flens = np.zeros((len(DOC_FIELDS), n), dtype=np.int32)
+        flens[:, keep_new] = old_flens[:, keep_old]
+        post = _Postings(dest, vocab)
+        for r, a in got.items():
+            post.add(r, int(starts[r]), a)
+            flens[:, r] = _field_lens(a)
+            psg_lens[starts[r]:starts[r] + pc[r]] = [p[1] for p in a["passages"]]
+        docnums = np.zeros(n, dtype=np.int64)
+        docnums[keep_new] = old_docnums[keep_old]
+        try:
+            new_docnums = _whoosh_patch(prev, dest, [old_ids[o] for o in removed],
+                                        [_stored(docs[r], got[r]) for r in changed])
+        except BaseException:
+            post.remove()
+            raise
+        for r in changed:
+            docnums[r] = new_docnums[docs[r].id]
+        self._write_arrays(dest, vocab, post, postings.OldFields(prev, {"psg": pmap, "docf": rmap}),
+                           psg_lens, flens)
+        self._write_rows(dest, [d.id for d in docs], [list(d.links) for d in docs], [_record_row(d) for d in docs],
+                         pc, hashes, docnums)
+        return {"documents": n, "passages": len(psg_lens), "analysed": stats.get("analysed", 0),
+                "reused": stats.get("reused", 0) + len(keep_new), "patched": True}
 
     def open(self, path: Path) -> WhooshSearcher:
         return WhooshSearcher(path)
 
 
+def _whoosh_patch(prev: Path, dest: Path, removed: list[str], added: list[dict]) -> dict[str, int]:
+    """The previous generation's Whoosh store with `removed` deleted and `added` as a new
+    segment; its segment files are hard-linked (never rewritten by Whoosh), the table of
+    contents copied. Returns the Whoosh document number of each added record."""
+    import shutil
+
+    from whoosh import index
+    for f in prev.iterdir():
+        if f.name.startswith(("MAIN_", "_MAIN_")) and f.name != "MAIN_WRITELOCK":
+            if f.suffix == ".seg":
+                try:
+                    os.link(f, dest / f.name)
+                    continue
+                except OSError:
+                    pass
+            shutil.copy2(f, dest / f.name)
+    ix = index.open_dir(str(dest))
+    writer = ix.writer()
+    try:
+        for rid in removed:
+            writer.delete_by_term("id", rid)
+        for doc in added:
+            writer.add_document(**doc)
+    except BaseException:
+        writer.cancel()
+        raise
+    from whoosh.writing import NO_MERGE
+    writer.commit(mergetype=NO_MERGE)
+    with ix.searcher() as s:
+        return {doc["id"]: s.document_number(id=doc["id"]) for doc in added}
+
+
 def array_i():
     from array import array
     return array("i")
-
-
-def array_i64():
-    from array import array
-    return array("q")
 
 
 class WhooshSearcher:
@@ -321,6 +506,7 @@ class WhooshSearcher:
         self.starts = self.post.extra("starts")
         self.ids = self.post.extra("ids")
         self.ndocs = self.post.n("doc")
+        self.docnums = self.post.extra("docnums")  # row -> Whoosh document number
         link_ptr = self.post.extra("link_ptr")
         self.link_rows = np.asarray(self.post.extra("link_rows"))
         self.link_src = np.repeat(np.arange(self.ndocs), np.diff(link_ptr))
@@ -348,7 +534,10 @@ class WhooshSearcher:
         return out
 
     # -- search ----------------------------------------------------------------------------
-    def search(self, q: analysis.AnalyzedQuery, filters: Filters, top: int) -> list[Hit]:
+    def search(self, q: analysis.AnalyzedQuery, filters: Filters, top: int, describe: bool = True) -> list[Hit]:
+        """The `top` best records. describe=False: ranking fields only (id, type, scores); what a
+        reader sees (title, snippet, matched words, region, meta) is read from the store by
+        describe(), so the matcher reads it only for the hits it keeps."""
         import numpy as np
         if q.empty or top <= 0:
             return []
@@ -383,23 +572,40 @@ class WhooshSearcher:
         idx = np.argpartition(-combined, k - 1)[:k] if k < len(combined) else np.arange(len(combined))
         idx = sorted((int(i) for i in idx if combined[i] > 0), key=lambda i: (-combined[i], i))
         unit = self.post.idf("doc", 1) or 1.0
+        ends = np.append(self.starts[1:], len(pscore))
+        recs = self.records()
         hits = []
         for row in idx:
-            stored = self.searcher.stored_fields(row)
-            if stored["id"] != str(self.ids[row]):  # rows are Whoosh docnums; never trust blindly
-                stored = self.searcher.document(id=str(self.ids[row]))
-            data = stored["data"]
-            passage = ""
+            best_passage = None
             if has_psg[row] and best[row] > 0:
                 a = int(self.starts[row])
-                passage = passage_text(data, data["passages"][int(np.argmax(pscore[a:a + len(data["passages"])]))])
-            text = analysis.normalize(data["text"])
-            matched = matched_words(q, text)
-            hits.append(Hit(id=stored["id"], type=stored["type"], title=data["title"], score=float(combined[row]),
-                            coverage=float(cover[row]), strength=float(raw[row]) / unit,
-                            snippet=snippet(passage or data.get("summary") or text, matched),
-                            matched=matched, region=data.get("region"), meta=data.get("meta") or {}))
+                best_passage = int(np.argmax(pscore[a:int(ends[row])]))
+            hit = Hit(id=str(self.ids[row]), type=recs[row].type, title="", score=float(combined[row]),
+                      coverage=float(cover[row]), strength=float(raw[row]) / unit)
+            hit._pkb_ref = (row, best_passage)
+            hits.append(hit)
+        if describe:
+            self.describe(q, hits)
         return hits
+
+    def describe(self, q: analysis.AnalyzedQuery, hits: list[Hit]) -> None:
+        """Fill in what a reader sees of hits returned by search(): title, the snippet of the best
+        passage with the question's words marked, the matched words, region and meta."""
+        for hit in hits:
+            ref = getattr(hit, "_pkb_ref", None)
+            if ref is None:
+                continue
+            row, best_passage = ref
+            stored = self.searcher.stored_fields(int(self.docnums[row]))
+            if stored["id"] != str(self.ids[row]):  # never trust document numbers blindly
+                stored = self.searcher.document(id=str(self.ids[row]))
+            data = stored["data"]
+            passage = passage_text(data, data["passages"][best_passage]) if best_passage is not None else ""
+            text = analysis.normalize(data["text"])
+            hit.matched = matched_words(q, text)
+            hit.snippet = snippet(passage or data.get("summary") or text, hit.matched)
+            hit.title, hit.region, hit.meta = data["title"], data.get("region"), data.get("meta") or {}
+            hit._pkb_ref = None
 
 def passage_text(data: dict, where) -> str:
     """A stored passage's text (see _analyse)."""
