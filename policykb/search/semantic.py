@@ -102,8 +102,8 @@ def record_chunks(doc) -> list[str]:
     out = [head] if head else []
     body: list[str] = []
     chunk = ""
-    for s in _SENTENCE.findall(doc.body or ""):
-        s = s.strip()
+    for m in _SENTENCE.finditer(doc.body or ""):  # lazily: a long body stops being read early
+        s = m.group().strip()
         if not s:
             continue
         if chunk and len(chunk) + len(s) > CHUNK_CHARS:
