@@ -39,6 +39,7 @@ from policykb.content.files import (  # noqa: F401 (re-exported)
 )
 from policykb.content.models import KNOWN_FIELDS, LIST_FIELDS, MODELS, RESERVED, Faq, InvalidDate, Issue, Policy, Record
 from policykb.content.taxonomy import CONDITION_FIELDS, DEFAULT, REGIONS_KEY, Taxonomy, parse_regions
+from policykb.gcpause import paused
 
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _FRONT = re.compile(r"\A---[ \t]*\n(.*?)^---[ \t]*$\n?", re.S | re.M)
@@ -506,18 +507,19 @@ def load_content(root, *, include_issues: bool = True) -> Content:
             continue
         diags.append(Diagnostic(str(shown_root / problem.relpath), 1, problem.severity, problem.code, problem.message))
     content.unloaded.update({k: v for k, v in scan.unreadable_ids.items() if include_issues or v != "issue"})
-    for path, rel, kind in scan.files:
-        if kind == "issue" and not include_issues:
-            continue
-        shown = str(shown_root / rel)
-        if not ID_PATTERN.match(path.stem):
-            diags.append(diagnostic(shown, 1, "bad-id",
-                                    f"文件名 “{path.stem}” 不是合法的 id。请只用小写英文字母、数字和连字符，例如 tj-tech-upgrade-2025.md。"))
-        record = load_record(path, rel, kind, shown, diags)
-        if record is not None:
-            buckets[kind].append(record)
-        else:
-            content.unloaded.setdefault(path.stem, kind)
+    with paused():  # records are trees: see policykb.gcpause
+        for path, rel, kind in scan.files:
+            if kind == "issue" and not include_issues:
+                continue
+            shown = str(shown_root / rel)
+            if not ID_PATTERN.match(path.stem):
+                diags.append(diagnostic(shown, 1, "bad-id",
+                                        f"文件名 “{path.stem}” 不是合法的 id。请只用小写英文字母、数字和连字符，例如 tj-tech-upgrade-2025.md。"))
+            record = load_record(path, rel, kind, shown, diags)
+            if record is not None:
+                buckets[kind].append(record)
+            else:
+                content.unloaded.setdefault(path.stem, kind)
     for rel in misnamed_record_files(root):
         diags.append(diagnostic(str(shown_root / rel), 1, "ignored-file",
                                 "扩展名不是小写的 .md，这个文件没有被读取。请把扩展名改为 .md。"))

@@ -209,23 +209,23 @@ class Policy(Record):
     kind: str = "policy"
     title: Text = None
     doc_number: Text = None
-    issuer: TextList = []
+    issuer: TextList = Field(default_factory=list)
     region: Text = None
     published: Date = None
     effective: Date = None
     expires: Date = None
     status: Optional[Literal[POLICY_STATUSES]] = None  # type: ignore[valid-type]
-    supersedes: TextList = []
-    superseded_by: TextList = []
-    categories: TextList = []
-    enterprise_types: TextList = []
-    support: TextList = []
-    keywords: TextList = []
+    supersedes: TextList = Field(default_factory=list)
+    superseded_by: TextList = Field(default_factory=list)
+    categories: TextList = Field(default_factory=list)
+    enterprise_types: TextList = Field(default_factory=list)
+    support: TextList = Field(default_factory=list)
+    keywords: TextList = Field(default_factory=list)
     summary: Text = None
     apply: Optional[Apply] = None
     source: Text = None
     review: Optional[Review] = None
-    eligibility: Annotated[list[Condition], BeforeValidator(lambda v: [] if v is None else v)] = []  # project addition: machine-readable conditions; an empty key means none
+    eligibility: Annotated[list[Condition], BeforeValidator(lambda v: [] if v is None else v)] = Field(default_factory=list)  # project addition: machine-readable conditions; an empty key means none
 
     def status_on(self, today: dt.date) -> str:
         """Status on `today` (dates win over an outdated `status`; see statuses.policy_status)."""
@@ -238,10 +238,10 @@ class Policy(Record):
 class Faq(Record):
     kind: str = "faq"
     question: Text = None
-    aliases: TextList = []
-    categories: TextList = []
-    policies: TextList = []
-    issues: TextList = []
+    aliases: TextList = Field(default_factory=list)
+    categories: TextList = Field(default_factory=list)
+    policies: TextList = Field(default_factory=list)
+    issues: TextList = Field(default_factory=list)
     department: Text = None
     region: Text = None
     updated: Date = None
@@ -266,10 +266,10 @@ class Issue(Record):
     escalated_to: Text = None
     resolution: Text = None
     satisfaction: Optional[Literal[SATISFACTION]] = None  # type: ignore[valid-type]
-    policies: TextList = []
-    faq: TextList = []
+    policies: TextList = Field(default_factory=list)
+    faq: TextList = Field(default_factory=list)
     public: Optional[bool] = None
-    history: list[HistoryEntry] = []
+    history: list[HistoryEntry] = Field(default_factory=list)
 
     @property
     def is_closed(self) -> bool:

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from policykb import gcpause
 from policykb.content import regions
 from policykb.content.statuses import policy_status
 from policykb.paths import DEFAULT_CONTENT, cache_dir
@@ -214,16 +215,17 @@ def build_index(content_root=None, index_dir=None, *, internal: bool = False, ex
     index_dir = Path(index_dir) if index_dir else default_index_dir(key)
     with index_store.write_lock(index_dir):
         started = time.perf_counter()
-        content, skipped = _load_valid(root, include_issues=internal, strict=strict)
-        docs = index_docs(content, internal=internal)
-        seen = {d.id for d in docs}
-        for extra in extra_roots:
-            extra_content, extra_skipped = _load_valid(Path(extra), include_issues=False, strict=strict)
-            skipped += extra_skipped
-            for d in index_docs(extra_content):
-                if d.id not in seen:
-                    seen.add(d.id)
-                    docs.append(d)
+        with gcpause.paused():  # tens of thousands of records: see policykb.gcpause
+            content, skipped = _load_valid(root, include_issues=internal, strict=strict)
+            docs = index_docs(content, internal=internal)
+            seen = {d.id for d in docs}
+            for extra in extra_roots:
+                extra_content, extra_skipped = _load_valid(Path(extra), include_issues=False, strict=strict)
+                skipped += extra_skipped
+                for d in index_docs(extra_content):
+                    if d.id not in seen:
+                        seen.add(d.id)
+                        docs.append(d)
         gen_path = index_store.new_generation(index_dir, key["fingerprint"])
         try:
             from policykb.search.analysis_cache import AnalysisCache
@@ -235,7 +237,8 @@ def build_index(content_root=None, index_dir=None, *, internal: bool = False, ex
                 cache.close()
             table = regions.alias_table(getattr(content, "taxonomy", None), [d.region for d in docs if d.region])
             (gen_path / ALIASES).write_text(json.dumps(table, ensure_ascii=False), encoding="utf-8")
-            semantic.write_texts(docs, gen_path)
+            with gcpause.paused():
+                semantic.write_texts(docs, gen_path)
         except BaseException:
             index_store.discard(gen_path)
             raise
