@@ -62,6 +62,22 @@ def test_a_zero_bonus_leaves_the_lexical_ranking_exactly_as_it_is(make_tree, mon
     assert plain and [(h.id, h.score, h.strength) for h in plain] == [(h.id, h.score, h.strength) for h in zero]
 
 
+def test_the_closest_record_among_those_allowed_gets_the_lead_bonus():
+    """Above FLOOR every record gains WEIGHT per unit of cosine; the closest one the filters allow
+    gains LEAD more, fading to nothing LEAD_SPAN below it; a closer record filtered out does not
+    take that lead away (its own bonus is dropped by the engine with the record)."""
+    import numpy as np
+    from pytest import approx
+
+    from policykb.search import semantic
+    sims = np.array([0.95, 0.90, 0.895, 0.70])
+    allowed = np.array([False, True, True, True])
+    base = semantic.WEIGHT * np.maximum(0.0, sims - semantic.FLOOR)
+    half = semantic.LEAD * max(0.0, 1 - 0.005 / semantic.LEAD_SPAN)
+    assert semantic.bonus(sims, allowed) == approx(base + [semantic.LEAD, semantic.LEAD, half, 0.0])
+    assert semantic.bonus(sims) == approx(base + [semantic.LEAD, 0.0, 0.0, 0.0])
+
+
 def test_a_cached_key_ending_in_nul_bytes_is_found_again(tmp_path):
     """numpy's fixed-width bytes drop trailing NULs; a stripped key would be embedded forever."""
     import numpy as np

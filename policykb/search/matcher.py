@@ -416,7 +416,7 @@ def search(searcher, question: str, request: Request | None = None, top: int = 1
         q = _focus(searcher, q, filters)
     sims = _semantic(searcher, question)
     if sims is not None:
-        filters = Filters(filters.allowed, filters.prior, semantic.bonus(sims))
+        filters = Filters(filters.allowed, filters.prior, semantic.bonus(sims, filters.allowed))
     # Records sharing too little of the question (idf-weighted) are not answers at all (unless
     # the semantic blend finds them similar in meaning).
     hits = searcher.search(q, filters, max(top, 10) * 2, describe=False)  # described once cut to `top`
